@@ -1,0 +1,70 @@
+// Package cli holds the winlayer command tree: one file per verb, each a
+// thin layer over the library packages that do the work.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// options are the global flags and the process's standard streams.
+type options struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// errSilent marks an error that the command already reported (for
+// example as an error record) and that only sets the exit status.
+var errSilent = errors.New("already reported")
+
+// Main runs the winlayer command line with args and returns the exit
+// status: 0 on success, 1 on failure, 2 on a usage error.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o := &options{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(o)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintf(stderr, "winlayer: %v\n", err)
+	}
+	if cmd != nil && isUsageError(err) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return 2
+	}
+	return 1
+}
+
+type usageError struct{ error }
+
+func isUsageError(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+func newRootCmd(o *options) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "winlayer",
+		Short: "Windows container layers on any OS: import, export, inspect, verify",
+		Long: `winlayer reads and writes Windows container image layers — the tars under
+Files/, Hives/ and UtilityVM/ with Windows metadata in PAX records — byte for
+byte as Docker and hcsshim do on Windows, but on Linux or any other OS.
+
+Data goes to standard output; errors and progress go to standard error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newRecordsCmd(o))
+	return root
+}

@@ -1,0 +1,102 @@
+package wintar
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+
+	"github.com/winlayer/winlayer/backupstream"
+)
+
+// LayerWriter receives the calls of the import loop, in tar order. It is
+// the contract of hcsshim's wclayer.LayerWriter:
+//
+//   - Add starts a file (or directory) with its Windows name and basic
+//     information; the backup stream of that file then arrives through
+//     Write, in one or more calls, until the next Add, AddLink or Remove.
+//   - AddLink makes name a hard link to target (both Windows names).
+//   - Remove records the deletion of name (a whiteout), cleaned.
+//
+// Names are Windows-style (`Files\a\b.txt`) and not validated by [Import]:
+// a LayerWriter that writes to disk must check them itself.
+type LayerWriter interface {
+	Add(name string, info *backupstream.FileBasicInfo) error
+	AddLink(name, target string) error
+	Remove(name string) error
+	io.Writer
+}
+
+// Import runs the import loop of hcsshim's ociwclayer (and of moby's
+// windowsfilter driver) over the tar t, calling w for every entry:
+// a base name starting with ".wh." becomes Remove of the cleaned target,
+// typeflag '1' becomes AddLink, and every other entry becomes Add followed
+// by its backup stream (see [WriteBackupStreamFromTarFile]). It returns the
+// sum of the sizes of the regular files added: what ImportLayer and moby's
+// ApplyDiff report. ctx is checked between entries.
+//
+// Errors are *[EntryError] values naming the step and the entry. The
+// LayerWriter is not closed.
+func Import(ctx context.Context, t TarReader, w LayerWriter) (int64, error) {
+	var total int64
+	index := 0
+	hdr, err := t.Next()
+	if err == io.EOF {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, &EntryError{Op: "read", Index: index, Err: err}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, &EntryError{Op: "read", Name: hdr.Name, Index: index, Err: err}
+		}
+		var next *tar.Header
+		if target, ok := WhiteoutTarget(hdr.Name); ok {
+			if err := w.Remove(ToWindows(target)); err != nil {
+				return total, &EntryError{Op: "Remove", Name: hdr.Name, Index: index, Err: err}
+			}
+			next, err = t.Next()
+			index++
+		} else if hdr.Typeflag == tar.TypeLink {
+			if err := w.AddLink(ToWindows(hdr.Name), ToWindows(hdr.Linkname)); err != nil {
+				return total, &EntryError{Op: "AddLink", Name: hdr.Name, Index: index, Err: err}
+			}
+			next, err = t.Next()
+			index++
+		} else {
+			name, size, info, ferr := FileInfoFromHeader(hdr)
+			if ferr != nil {
+				return total, &EntryError{Op: "FileInfoFromHeader", Name: hdr.Name, Index: index, Err: ferr}
+			}
+			if err := w.Add(ToWindows(name), info); err != nil {
+				return total, &EntryError{Op: "Add", Name: hdr.Name, Index: index, Err: err}
+			}
+			ct := countingTar{TarReader: t}
+			next, err = WriteBackupStreamFromTarFile(w, &ct, hdr)
+			total += size
+			if err != nil && err != io.EOF {
+				return total, &EntryError{Op: "WriteBackupStreamFromTarFile", Name: hdr.Name, Index: index, Err: err}
+			}
+			index += ct.n
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, &EntryError{Op: "read", Index: index, Err: err}
+		}
+		hdr = next
+	}
+}
+
+// countingTar counts the headers WriteBackupStreamFromTarFile consumes, so
+// that error indexes stay exact.
+type countingTar struct {
+	TarReader
+	n int
+}
+
+func (c *countingTar) Next() (*tar.Header, error) {
+	c.n++
+	return c.TarReader.Next()
+}
