@@ -144,7 +144,7 @@ func (p *parser) sid() ([]byte, error) {
 		return append([]byte(nil), b...), nil
 	}
 	if rid, ok := domainRelativeAliases[alias]; ok {
-		return nil, p.errorf(start, "SID alias %q is relative to a domain SID, which is not available; write it as S-1-5-21-<domain>-%d", s[start:start+2], rid)
+		return nil, p.errorf(start, "domain-relative SID alias %q is not supported (no domain SID to expand it with; write S-1-5-21-<domain>-%d)", s[start:start+2], rid)
 	}
 	return nil, p.errorf(start, "unknown SID alias %q", s[start:start+2])
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"io"
+	"log/slog"
 
 	"github.com/winlayer/winlayer/backupstream"
 )
@@ -26,6 +27,26 @@ type LayerWriter interface {
 	io.Writer
 }
 
+// ImportOption configures [Import].
+type ImportOption func(*importConfig)
+
+type importConfig struct {
+	strict bool
+	log    *slog.Logger
+}
+
+// WithStrictNames makes [Import] check every entry as a layer store must
+// ([ValidateName]): unsafe names, link targets and whiteouts, device and
+// FIFO entries and orphan alternate data streams fail with an
+// [EntryError] naming the entry (Op "validate") before the LayerWriter
+// sees them, and global PAX headers are skipped (logged) instead of being
+// added as files. Without it Import reproduces go-winio's calls exactly,
+// `..` and absolute names included.
+func WithStrictNames() ImportOption { return func(c *importConfig) { c.strict = true } }
+
+// WithLogger sets where [Import] reports skipped entries (default: slog's default logger).
+func WithLogger(l *slog.Logger) ImportOption { return func(c *importConfig) { c.log = l } }
+
 // Import runs the import loop of hcsshim's ociwclayer (and of moby's
 // windowsfilter driver) over the tar t, calling w for every entry:
 // a base name starting with ".wh." becomes Remove of the cleaned target,
@@ -36,7 +57,11 @@ type LayerWriter interface {
 //
 // Errors are *[EntryError] values naming the step and the entry. The
 // LayerWriter is not closed.
-func Import(ctx context.Context, t TarReader, w LayerWriter) (int64, error) {
+func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOption) (int64, error) {
+	cfg := importConfig{log: slog.Default()}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	var total int64
 	index := 0
 	hdr, err := t.Next()
@@ -51,6 +76,25 @@ func Import(ctx context.Context, t TarReader, w LayerWriter) (int64, error) {
 			return total, &EntryError{Op: "read", Name: hdr.Name, Index: index, Err: err}
 		}
 		var next *tar.Header
+		if cfg.strict {
+			skip, verr := checkStrict(hdr)
+			if verr != nil {
+				return total, &EntryError{Op: "validate", Name: hdr.Name, Index: index, Err: verr}
+			}
+			if skip {
+				cfg.log.Warn("skipping global PAX header", "entry", hdr.Name, "index", index)
+				next, err = t.Next()
+				index++
+				if err == io.EOF {
+					return total, nil
+				}
+				if err != nil {
+					return total, &EntryError{Op: "read", Index: index, Err: err}
+				}
+				hdr = next
+				continue
+			}
+		}
 		if target, ok := WhiteoutTarget(hdr.Name); ok {
 			if err := w.Remove(ToWindows(target)); err != nil {
 				return total, &EntryError{Op: "Remove", Name: hdr.Name, Index: index, Err: err}

@@ -38,6 +38,11 @@ Add/AddLink/Remove call to standard output, with each file's backup stream
 split into its parts (security descriptor with its SDDL, EAs, reparse target,
 data, alternate data streams).
 
+By default dump mimics go-winio even on unsafe input (names with "..",
+absolute names, device entries are passed through, as Windows would receive
+them); --strict applies the layer store's checks and fails on the first
+such entry.
+
 On bad input it writes an error record naming the entry, reports the error
 on standard error and exits with status 1.`,
 		Example: `  winlayer records dump < layer.tar | jq -c '{op, win_name, size}'
@@ -59,6 +64,7 @@ on standard error and exits with status 1.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "refuse what a layer store refuses (.., absolute names, devices, orphan streams) instead of mimicking go-winio")
 	cmd.Flags().BoolVar(&opts.Hex, "hex", false, "add hexadecimal copies of every stream and payload (stream_hex, data_hex)")
 	return cmd
 }

@@ -24,6 +24,10 @@ type DumpOptions struct {
 	// Hex adds hexadecimal copies of every stream and payload
 	// (stream_hex, data_hex) next to the base64 ones.
 	Hex bool
+	// Strict checks names and entry types as the layer store does
+	// (wintar.WithStrictNames) instead of reproducing go-winio's calls for
+	// unsafe input.
+	Strict bool
 }
 
 // Dump reads a layer tar from r, runs the import loop over it and writes
@@ -34,7 +38,11 @@ func Dump(ctx context.Context, r io.Reader, w io.Writer, opts DumpOptions) error
 	d := &dumper{enc: json.NewEncoder(w), opts: opts}
 	d.enc.SetEscapeHTML(false)
 	d.tr = &watchTar{tr: tar.NewReader(r), h: sha256.New()}
-	total, err := wintar.Import(ctx, d.tr, d)
+	var iopts []wintar.ImportOption
+	if opts.Strict {
+		iopts = append(iopts, wintar.WithStrictNames())
+	}
+	total, err := wintar.Import(ctx, d.tr, d, iopts...)
 	if err != nil {
 		var ee *wintar.EntryError
 		if !errors.As(err, &ee) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/winlayer/winlayer/backupstream"
+	"github.com/winlayer/winlayer/wintar"
 )
 
 const testdata = "../../testdata"
@@ -265,5 +266,45 @@ func TestExportErrorVectors(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no vectors")
+	}
+}
+
+// TestStrictDump: with the store's rules, every unsafe vector fails on the
+// entry go-winio would have passed on, and safe vectors still match.
+func TestStrictDump(t *testing.T) {
+	for _, tc := range []struct {
+		tar, entry string
+		wantErr    error
+	}{
+		{"sample.tar", "", nil},
+		{"sample.rebuilt.tar", "", nil},
+		{"errors/ads-orphan.tar", "Files/a.txt:s", wintar.ErrOrphanStream},
+	} {
+		t.Run(tc.tar, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(testdata, tc.tar))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var out bytes.Buffer
+			err = Dump(context.Background(), f, &out, DumpOptions{Strict: true})
+			switch {
+			case tc.entry == "" && err != nil:
+				t.Fatalf("strict dump failed: %v", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			case tc.entry != "" && tc.wantErr != nil && !strings.Contains(err.Error(), tc.entry):
+				t.Fatalf("error %v does not name %q", err, tc.entry)
+			}
+		})
+	}
+	// odd-types: the fifo is the first entry refused once the global header is skipped.
+	f, _ := os.Open(filepath.Join(testdata, "errors/odd-types.tar"))
+	defer f.Close()
+	var out bytes.Buffer
+	err := Dump(context.Background(), f, &out, DumpOptions{Strict: true})
+	var ee *wintar.EntryError
+	if !errors.As(err, &ee) || ee.Name != "Files/fifo" || !errors.Is(err, wintar.ErrUnsupportedType) {
+		t.Fatalf("odd-types strict: %v, want unsupported type for Files/fifo", err)
 	}
 }

@@ -1,0 +1,123 @@
+package wintar
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrUnsafeName reports a tar entry name (or link target) that a layer
+// store must not write: outside the three layer roots, absolute, with a
+// drive letter, `..`, `.` or empty components, a backslash, NUL or a
+// character Windows forbids in file names.
+var ErrUnsafeName = errors.New("unsafe entry name")
+
+// ErrUnsupportedType reports a tar entry type a Windows layer cannot hold
+// (devices, FIFOs, old GNU sparse files).
+var ErrUnsupportedType = errors.New("unsupported entry type")
+
+// ErrOrphanStream reports an alternate-data-stream entry ("file:stream")
+// that does not directly follow its file.
+var ErrOrphanStream = errors.New("alternate data stream without its file before it")
+
+// Layer roots: the first component of every name in a layer tar.
+const (
+	RootFiles     = "Files"
+	RootHives     = "Hives"
+	RootUtilityVM = "UtilityVM"
+)
+
+// ValidateName checks a tar name (slash form) as a layer store must before
+// writing it: relative, first component exactly Files, Hives or UtilityVM,
+// no empty, "." or ".." components (one trailing "/" is allowed when dir
+// is true), no backslash, NUL, control character or any of <>"|?*, and a
+// ':' only in the last component (an alternate data stream). The error
+// wraps [ErrUnsafeName] and says what is wrong.
+func ValidateName(name string, dir bool) error {
+	if name == "" {
+		return fmt.Errorf("empty name: %w", ErrUnsafeName)
+	}
+	if dir && len(name) > 1 && strings.HasSuffix(name, "/") {
+		name = name[:len(name)-1]
+	}
+	if name[0] == '/' {
+		return fmt.Errorf("absolute name: %w", ErrUnsafeName)
+	}
+	if len(name) >= 2 && name[1] == ':' {
+		return fmt.Errorf("drive letter: %w", ErrUnsafeName)
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '\\':
+			return fmt.Errorf("backslash in name: %w", ErrUnsafeName)
+		case c < 0x20 || c == 0x7f:
+			return fmt.Errorf("control character %#x in name: %w", c, ErrUnsafeName)
+		case strings.IndexByte(`<>"|?*`, c) >= 0:
+			return fmt.Errorf("character %q not allowed on Windows: %w", c, ErrUnsafeName)
+		}
+	}
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		switch {
+		case p == "":
+			return fmt.Errorf("empty path component: %w", ErrUnsafeName)
+		case p == "." || p == "..":
+			return fmt.Errorf("%q path component: %w", p, ErrUnsafeName)
+		case strings.HasSuffix(p, ".") || strings.HasSuffix(p, " "):
+			// Windows strips trailing dots and spaces, so "a." and "a" collide.
+			if !strings.Contains(p, ":") {
+				return fmt.Errorf("component %q ends with a dot or space: %w", p, ErrUnsafeName)
+			}
+		case i < len(parts)-1 && strings.Contains(p, ":"):
+			return fmt.Errorf("':' in directory component %q: %w", p, ErrUnsafeName)
+		}
+	}
+	switch parts[0] {
+	case RootFiles, RootHives, RootUtilityVM:
+	default:
+		return fmt.Errorf("outside the layer roots Files, Hives and UtilityVM: %w", ErrUnsafeName)
+	}
+	if strings.Contains(parts[0], ":") {
+		return fmt.Errorf("stream on a layer root: %w", ErrUnsafeName)
+	}
+	return nil
+}
+
+// checkStrict applies the store-mode rules to one header before the import
+// loop acts on it. skip is true for a global PAX header, which strict mode
+// ignores instead of adding as a file.
+func checkStrict(hdr *tar.Header) (skip bool, err error) {
+	if target, ok := WhiteoutTarget(hdr.Name); ok {
+		if err := ValidateName(hdr.Name, true); err != nil {
+			return false, err
+		}
+		switch target {
+		case RootFiles, RootHives, RootUtilityVM, ".":
+			return false, fmt.Errorf("whiteout of the layer root %q: %w", target, ErrUnsafeName)
+		}
+		return false, ValidateName(target, true)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeXGlobalHeader:
+		return true, nil
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink:
+	case tar.TypeLink:
+		if err := ValidateName(hdr.Name, false); err != nil {
+			return false, err
+		}
+		if err := ValidateName(hdr.Linkname, false); err != nil {
+			return false, fmt.Errorf("link target %q: %w", hdr.Linkname, err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("typeflag %q: %w", hdr.Typeflag, ErrUnsupportedType)
+	}
+	if err := ValidateName(hdr.Name, hdr.Typeflag == tar.TypeDir); err != nil {
+		return false, err
+	}
+	if i := strings.LastIndexByte(hdr.Name, '/'); strings.Contains(hdr.Name[i+1:], ":") {
+		return false, ErrOrphanStream
+	}
+	return false, nil
+}
