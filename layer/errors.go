@@ -1,0 +1,20 @@
+package layer
+
+import "errors"
+
+// Sentinel errors; test them with errors.Is.
+var (
+	// ErrNotExist reports a layer that is not in the store.
+	ErrNotExist = errors.New("layer does not exist")
+	// ErrExists reports an import or create of an id already in the store.
+	ErrExists = errors.New("layer already exists")
+	// ErrInvalidID reports an id that is not a valid layer id.
+	ErrInvalidID = errors.New("invalid layer id")
+	// ErrInvalidEntry reports a layer tar entry the store refuses: an
+	// unsafe or duplicate name, a link to nothing, a write through a link.
+	ErrInvalidEntry = errors.New("invalid layer entry")
+	// ErrCorrupt reports layer metadata that cannot be read back.
+	ErrCorrupt = errors.New("corrupt layer")
+	// ErrInUse reports a layer another process is importing.
+	ErrInUse = errors.New("layer in use")
+)

@@ -1,0 +1,109 @@
+package layer
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vbatts/tar-split/tar/asm"
+	"github.com/vbatts/tar-split/tar/storage"
+
+	"github.com/winlayer/winlayer/wintar"
+)
+
+// Import imports the layer tar r as layer id of the store in home, with
+// the given parent layer directories (nearest first; none for a base
+// layer), and returns the sum of the regular files' sizes (what hcsshim's
+// ImportLayer and moby's ApplyDiff return). See [Store.Import].
+func Import(ctx context.Context, home, id string, parents []string, r io.Reader) (int64, error) {
+	s, err := Open(home)
+	if err != nil {
+		return 0, err
+	}
+	return s.Import(ctx, id, parents, r)
+}
+
+// Import reads the uncompressed layer tar r into a new layer id. Every
+// entry is checked before it is written ([wintar.WithStrictNames] and the
+// [Writer]'s rules); the tar's headers and padding are kept with
+// tar-split so that [Store.Export] reproduces r byte for byte. The layer
+// appears only when the whole tar was read and written; on any error —
+// including ctx being cancelled — the store is left as it was, and the
+// error names the layer and the entry.
+func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Reader) (int64, error) {
+	w, err := s.NewWriter(id, parents)
+	if err != nil {
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	size, err := w.importTar(ctx, r)
+	if err != nil {
+		w.Abort()
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	return size, nil
+}
+
+// hashReader counts and hashes what passes through it.
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
+	tsf, err := os.Create(filepath.Join(w.stage, metaDir, tarSplitFile))
+	if err != nil {
+		return 0, err
+	}
+	defer tsf.Close()
+	gz, err := gzip.NewWriterLevel(tsf, gzip.BestSpeed)
+	if err != nil {
+		return 0, err
+	}
+	hr := &hashReader{r: r, h: sha256.New()}
+	its, done, err := asm.NewInputTarStreamWithDone(hr, storage.NewJSONPacker(gz), storage.NewDiscardFilePutter())
+	if err != nil {
+		return 0, err
+	}
+	size, ierr := wintar.Import(ctx, tar.NewReader(its), w, wintar.WithStrictNames())
+	if ierr == nil {
+		// Let tar-split see the trailer and any padding after it.
+		_, ierr = io.Copy(io.Discard, its)
+	}
+	its.Close()
+	derr := <-done
+	if ierr != nil {
+		return 0, ierr
+	}
+	if derr != nil && !errors.Is(derr, io.ErrClosedPipe) {
+		return 0, fmt.Errorf("tar-split: %w", derr)
+	}
+	if err := gz.Close(); err != nil {
+		return 0, err
+	}
+	if err := tsf.Close(); err != nil {
+		return 0, err
+	}
+	w.meta.Size = size
+	w.meta.TarSize = hr.n
+	w.meta.DiffID = "sha256:" + hex.EncodeToString(hr.h.Sum(nil))
+	return size, nil
+}

@@ -1,0 +1,35 @@
+//go:build !linux
+
+package layer
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// tryLock on systems without flock uses a lock file created exclusively;
+// a crashed importer's lock file must then be removed by hand.
+func tryLock(dir string) (func(), error) {
+	p := filepath.Join(dir, ".lock")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	return func() { os.Remove(p) }, nil
+}
+
+// syncFS is a no-op where syncfs(2) does not exist; files are synced one
+// by one by the writer there.
+func syncFS(dir string) error { return nil }
+
+// renameNoReplace renames from to to, failing when to exists.
+func renameNoReplace(from, to string) error {
+	if _, err := os.Lstat(to); err == nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: os.ErrExist}
+	}
+	return os.Rename(from, to)
+}
+
+// openNoFollow opens a file for reading; callers check the path with Lstat first.
+func openNoFollow(p string) (*os.File, error) { return os.Open(p) }

@@ -1,0 +1,295 @@
+package layer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Names in the home directory and in a layer directory.
+const (
+	stagingDir     = ".staging"   // in the home: imports in progress
+	removingSuffix = "-removing"  // <id>-removing: a removal in progress
+	metaDir        = ".winlayer"  // in a layer: winlayer's metadata
+	chainFile      = "layerchain.json"
+	layerIDFile    = "layerID"
+	layerIDLegacy  = "layerId"
+	maxIDLen       = 128
+)
+
+// Store is a home directory of layers, one directory per layer id.
+// Methods are safe for concurrent use by several goroutines and processes
+// as far as the file system makes them: imports are staged and renamed
+// into place, removals renamed away before deletion.
+type Store struct {
+	home string
+	log  *slog.Logger
+}
+
+// Option configures [Open].
+type Option func(*Store)
+
+// WithLogger sets the logger for warnings (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// Open opens (creating if needed) the store in home and removes debris of
+// interrupted imports and removals ([Store.Cleanup]).
+func Open(home string, opts ...Option) (*Store, error) {
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", home, err)
+	}
+	s := &Store{home: abs, log: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
+	}
+	if err := s.Cleanup(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Home returns the store's absolute home directory.
+func (s *Store) Home() string { return s.home }
+
+// ValidateID checks a layer id: 1 to 128 characters of [A-Za-z0-9_.-],
+// starting with a letter or digit, not ending in "-removing". The error
+// wraps [ErrInvalidID].
+func ValidateID(id string) error {
+	if id == "" || len(id) > maxIDLen {
+		return fmt.Errorf("%q: length %d not in 1..%d: %w", id, len(id), maxIDLen, ErrInvalidID)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || (i > 0 && (c == '_' || c == '.' || c == '-'))
+		if !ok {
+			return fmt.Errorf("%q: character %q at %d: %w", id, c, i, ErrInvalidID)
+		}
+	}
+	if strings.HasSuffix(id, removingSuffix) {
+		return fmt.Errorf("%q: ends in %q: %w", id, removingSuffix, ErrInvalidID)
+	}
+	return nil
+}
+
+// Dir returns the directory of layer id (which need not exist).
+func (s *Store) Dir(id string) string { return filepath.Join(s.home, id) }
+
+// Exists reports whether layer id is in the store, complete.
+func (s *Store) Exists(id string) bool {
+	if ValidateID(id) != nil {
+		return false
+	}
+	fi, err := os.Stat(s.Dir(id))
+	return err == nil && fi.IsDir()
+}
+
+// Info describes a layer for listings.
+type Info struct {
+	// ID is the layer id.
+	ID string `json:"id"`
+	// Dir is the layer directory.
+	Dir string `json:"dir"`
+	// Parents are the parent layer directories, nearest first (layerchain.json).
+	Parents []string `json:"parents"`
+	// Meta is winlayer's summary of the layer (nil for a layer winlayer did not import).
+	Meta *Meta `json:"meta,omitempty"`
+}
+
+// List returns the layers of the store sorted by id.
+func (s *Store) List() ([]Info, error) {
+	des, err := os.ReadDir(s.home)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.home, err)
+	}
+	var out []Info
+	for _, de := range des {
+		id := de.Name()
+		if !de.IsDir() || ValidateID(id) != nil {
+			continue
+		}
+		info := Info{ID: id, Dir: s.Dir(id)}
+		if info.Parents, err = ReadChain(info.Dir); err != nil {
+			return nil, err
+		}
+		if m, err := readMeta(info.Dir); err == nil {
+			info.Meta = m
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("layer %s: %w", id, err)
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// ReadChain reads layerchain.json of a layer directory: the parent layer
+// paths, nearest first. A missing file or "null" is an empty chain.
+func ReadChain(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, chainFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read layerchain file: %w", err)
+	}
+	var chain []string
+	if err := json.Unmarshal(b, &chain); err != nil {
+		return nil, fmt.Errorf("failed to unmarshal layerchain JSON: %w: %w", err, ErrCorrupt)
+	}
+	return chain, nil
+}
+
+// WriteChain writes layerchain.json of a layer directory atomically (temp
+// file, fsync, rename): compact JSON of the paths, "null" for none, mode
+// 0600, as moby writes it.
+func WriteChain(dir string, chain []string) error {
+	b, err := json.Marshal(chain)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, chainFile), b, 0o600)
+}
+
+// ResolveID returns the alternate id stored in the layer's layerID (or
+// legacy layerId) file, or id itself when there is none. The stored id is
+// validated like any id.
+func (s *Store) ResolveID(id string) (string, error) {
+	for _, name := range []string{layerIDFile, layerIDLegacy} {
+		b, err := os.ReadFile(filepath.Join(s.Dir(id), name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("layer %s: read %s: %w", id, name, err)
+		}
+		alt := string(b)
+		if err := ValidateID(alt); err != nil {
+			return "", fmt.Errorf("layer %s: %s: %w", id, name, err)
+		}
+		return alt, nil
+	}
+	return id, nil
+}
+
+// Remove deletes layer id: the directory is first renamed to
+// <id>-removing (one atomic step: the layer is gone for every reader),
+// then deleted. Removing a layer that does not exist is not an error. If
+// deletion fails the -removing directory stays for [Store.Cleanup] and the
+// error is returned.
+func (s *Store) Remove(id string) error {
+	if err := ValidateID(id); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	dir := s.Dir(id)
+	gone := dir + removingSuffix
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove %s: stale %s: %w", id, filepath.Base(gone), err)
+	}
+	faultPoint("remove:before-rename")
+	if err := os.Rename(dir, gone); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	if err := syncDir(s.home); err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	faultPoint("remove:after-rename")
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, gone, err)
+	}
+	return nil
+}
+
+// Cleanup removes what interrupted operations left in the home: every
+// <id>-removing directory and every staging directory no live import
+// holds. Errors are joined, not dropped.
+func (s *Store) Cleanup() error {
+	var errs []error
+	des, err := os.ReadDir(s.home)
+	if err != nil {
+		return fmt.Errorf("cleanup %s: %w", s.home, err)
+	}
+	for _, de := range des {
+		if de.IsDir() && strings.HasSuffix(de.Name(), removingSuffix) {
+			if err := os.RemoveAll(filepath.Join(s.home, de.Name())); err != nil {
+				errs = append(errs, fmt.Errorf("cleanup %s: %w", de.Name(), err))
+			}
+		}
+	}
+	st := filepath.Join(s.home, stagingDir)
+	des, err = os.ReadDir(st)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("cleanup %s: %w", st, err))
+	}
+	for _, de := range des {
+		p := filepath.Join(st, de.Name())
+		unlock, err := tryLock(p)
+		if err != nil {
+			continue // a live import holds it
+		}
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, fmt.Errorf("cleanup %s: %w", p, err))
+		}
+		unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// writeFileAtomic writes a file through a temporary name, fsyncs it and
+// renames it into place, then fsyncs the directory.
+func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
