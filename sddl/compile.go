@@ -10,8 +10,9 @@ import (
 // Compile converts an SDDL string into a self-relative security descriptor,
 // the equivalent of ConvertStringSecurityDescriptorToSecurityDescriptorW
 // with SDDL_REVISION_1. The result matches Wine's output byte for byte for
-// the syntax both support: a 20-byte header followed by each component in
-// the order it appears in s.
+// the syntax both support (apart from the Wine bugs listed in the package
+// documentation): a 20-byte header followed by each component in the
+// order it appears in s.
 //
 // The empty string (or one of only spaces) is valid and, as with Wine,
 // yields a bare 20-byte header whose only control bit is SE_SELF_RELATIVE:

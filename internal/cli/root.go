@@ -13,6 +13,7 @@ import (
 
 // options are the global flags and the process's standard streams.
 type options struct {
+	store  string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -65,6 +66,8 @@ Data goes to standard output; errors and progress go to standard error.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRecordsCmd(o))
+	addStoreFlag(root, o)
+	root.AddCommand(newRecordsCmd(o), newImportCmd(o), newExportCmd(o), newLsCmd(o), newInspectCmd(o),
+		newRmCmd(o), newCleanupCmd(o), newVerifyCmd(o))
 	return root
 }

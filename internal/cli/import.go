@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
+)
+
+func newImportCmd(o *options) *cobra.Command {
+	var parents []string
+	var file string
+	cmd := &cobra.Command{
+		Use:   "import [--parent ID]... ID < layer.tar",
+		Short: "Import a Windows layer tar into the store",
+		Long: `import reads a Windows layer tar (uncompressed, or gzip-compressed as
+registries serve it) and stores it as layer ID: files as real files under
+<store>/ID/Files, Hives and UtilityVM, Windows metadata in <store>/ID/.winlayer,
+and the tar's own headers (tar-split), so that 'winlayer export' gives back
+the same bytes.
+
+--parent names the parent layers, nearest first (repeat the flag); a layer
+without parents is a base layer. Hard links may point into a parent.
+
+Every entry is checked before it is written: names outside Files/, Hives/,
+UtilityVM/, '..', absolute names, backslashes, duplicates (also names that
+differ only in case), writes beneath a symlink or junction, devices and
+orphan alternate data streams are refused with an error naming the entry.
+The import is atomic: on error or interruption the store is unchanged.
+
+Prints the layer's size: the sum of its regular files' sizes (what Docker's
+ApplyDiff returns), then its DiffID on standard error.`,
+		Example: `  winlayer --store /tmp/s import base < base.tar
+  winlayer --store /tmp/s import --parent base app < app.tar.gz`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := o.openStore()
+			if err != nil {
+				return err
+			}
+			paths := make([]string, len(parents))
+			for i, p := range parents {
+				if !s.Exists(p) {
+					return fmt.Errorf("import %s: parent %s does not exist in %s", args[0], p, s.Home())
+				}
+				paths[i] = s.Dir(p)
+			}
+			var in io.Reader = o.stdin
+			if file != "" && file != "-" {
+				f, err := os.Open(file)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			cr := &countReader{r: in}
+			stop := startProgress(o, cr, "import "+args[0])
+			r, err := maybeGunzip(bufio.NewReaderSize(cr, 1<<20))
+			if err != nil {
+				stop()
+				return fmt.Errorf("import %s: %w", args[0], err)
+			}
+			size, err := s.Import(cmd.Context(), args[0], paths, r)
+			stop()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(o.stdout, size)
+			if m, err := s.Meta(args[0]); err == nil {
+				fmt.Fprintf(o.stderr, "imported %s: %s in files, tar %s, diff id %s\n", args[0],
+					units.BytesSize(float64(size)), units.BytesSize(float64(m.TarSize)), m.DiffID)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&parents, "parent", nil, "parent layer ID, nearest first (repeatable)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "read the tar from this file instead of standard input")
+	return cmd
+}
+
+// maybeGunzip decompresses gzip input (detected by its magic bytes).
+func maybeGunzip(br *bufio.Reader) (io.Reader, error) {
+	magic, err := br.Peek(2)
+	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		return gzip.NewReader(br)
+	}
+	return br, nil
+}
+
+type countReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// startProgress prints the bytes read so far every half second on
+// standard error when it is a terminal; the returned function stops it.
+func startProgress(o *options, c *countReader, what string) func() {
+	if !isTerminal(o.stderr) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(o.stderr, "\r\033[K")
+				return
+			case <-t.C:
+				n := c.n.Load()
+				rate := float64(n) / time.Since(start).Seconds()
+				fmt.Fprintf(o.stderr, "\r\033[K%s: %s read (%s/s)", what, units.HumanSize(float64(n)), units.HumanSize(rate))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/layer"
+)
+
+// defaultStore is the store used without --store: $WINLAYER_STORE, else
+// /var/lib/winlayer for root, else $XDG_DATA_HOME/winlayer (by default
+// ~/.local/share/winlayer).
+func defaultStore() string {
+	if s := os.Getenv("WINLAYER_STORE"); s != "" {
+		return s
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/winlayer"
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "winlayer")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "winlayer")
+	}
+	return "winlayer-store"
+}
+
+func addStoreFlag(root *cobra.Command, o *options) {
+	root.PersistentFlags().StringVar(&o.store, "store", defaultStore(),
+		"layer store directory (default: $WINLAYER_STORE, /var/lib/winlayer as root, else ~/.local/share/winlayer)")
+}
+
+func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store) }
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := file.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
