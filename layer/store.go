@@ -293,3 +293,37 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// Meta returns winlayer's summary of layer id.
+func (s *Store) Meta(id string) (*Meta, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	m, err := readMeta(s.Dir(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		if !s.Exists(id) {
+			return nil, fmt.Errorf("layer %s: %w", id, ErrNotExist)
+		}
+		return nil, fmt.Errorf("layer %s: no winlayer metadata: %w", id, ErrCorrupt)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// Entries returns the index of layer id in import order, and the table of
+// security descriptors its entries' SD numbers refer to (1-based).
+func (s *Store) Entries(id string) ([]*Entry, [][]byte, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, nil, err
+	}
+	if !s.Exists(id) {
+		return nil, nil, fmt.Errorf("layer %s: %w", id, ErrNotExist)
+	}
+	e, sds, err := readIndex(s.Dir(id))
+	if err != nil {
+		return nil, nil, fmt.Errorf("layer %s: %w", id, err)
+	}
+	return e, sds, nil
+}

@@ -289,6 +289,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.cur == nil {
 		return 0, w.fail(errors.New("layer writer: Write before Add"))
 	}
+	faultPoint("writer:write")
 	total := len(p)
 	for len(p) > 0 {
 		cs := &w.cs
