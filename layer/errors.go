@@ -15,6 +15,8 @@ var (
 	ErrInvalidEntry = errors.New("invalid layer entry")
 	// ErrCorrupt reports layer metadata that cannot be read back.
 	ErrCorrupt = errors.New("corrupt layer")
+	// ErrTruncated reports a layer tar that ends before its end-of-archive marker.
+	ErrTruncated = errors.New("truncated layer tar")
 	// ErrInUse reports a layer another process is importing.
 	ErrInUse = errors.New("layer in use")
 )

@@ -79,7 +79,8 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	hr := &hashReader{r: r, h: sha256.New()}
-	its, done, err := asm.NewInputTarStreamWithDone(hr, storage.NewJSONPacker(gz), storage.NewDiscardFilePutter())
+	tp := &trailerPacker{Packer: storage.NewJSONPacker(gz)}
+	its, done, err := asm.NewInputTarStreamWithDone(hr, tp, storage.NewDiscardFilePutter())
 	if err != nil {
 		return 0, err
 	}
@@ -96,6 +97,9 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	if derr != nil && !errors.Is(derr, io.ErrClosedPipe) {
 		return 0, fmt.Errorf("tar-split: %w", derr)
 	}
+	if !tp.complete() {
+		return 0, fmt.Errorf("the tar ends without its end-of-archive marker (truncated after %d bytes?): %w", hr.n, ErrTruncated)
+	}
 	if err := gz.Close(); err != nil {
 		return 0, err
 	}
@@ -106,4 +110,36 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	w.meta.TarSize = hr.n
 	w.meta.DiffID = "sha256:" + hex.EncodeToString(hr.h.Sum(nil))
 	return size, nil
+}
+
+// trailerPacker watches the tar-split record for the end-of-archive
+// marker: after the last entry's padding, at least one zero block. Go's
+// tar reader also accepts a tar cut at a block boundary, which would make
+// a truncated download look like a smaller layer.
+type trailerPacker struct {
+	storage.Packer
+	pad  int    // padding after the last entry's payload
+	tail []byte // the first pad+512 bytes after the last entry
+}
+
+func (p *trailerPacker) AddEntry(e storage.Entry) (int, error) {
+	if e.Type == storage.FileType {
+		p.pad = int((512 - e.Size%512) % 512)
+		p.tail = p.tail[:0]
+	} else if need := p.pad + 512 - len(p.tail); need > 0 {
+		p.tail = append(p.tail, e.Payload[:min(need, len(e.Payload))]...)
+	}
+	return p.Packer.AddEntry(e)
+}
+
+func (p *trailerPacker) complete() bool {
+	if len(p.tail) < p.pad+512 {
+		return false
+	}
+	for _, b := range p.tail[p.pad:] {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
