@@ -1,13 +1,344 @@
 package layer
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/winlayer/winlayer/backupstream"
+	"github.com/winlayer/winlayer/wintar"
 )
 
-// exportFromIndex is the export of a layer that has no tar-split record
-// (built through a Writer): implemented in the Reader path.
+// Reader walks a layer as hcsshim's LayerReader does: [Reader.Next]
+// returns each entry (in the order a directory walk gives: parents before
+// children, names in byte order, a directory's whiteouts right after it)
+// with its size and basic information — nil for a whiteout — and
+// [Reader.Read] returns the entry's Win32 backup stream: security
+// descriptor, EAs, reparse point, data (with sparse blocks for sparse
+// files), alternate data streams. The caller must Close the Reader.
+type Reader struct {
+	dir     string
+	entries []*Entry
+	sds     [][]byte
+	pos     int
+	cur     *Entry
+	stream  io.Reader
+	open    []io.Closer
+	byName  map[string]*Entry
+	parents []string
+	first   map[string]string // hard-link group → tar name exported first
+	link    string
+}
+
+// NewReader opens layer id for reading.
+func (s *Store) NewReader(id string) (*Reader, error) {
+	entries, sds, err := s.Entries(id)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := ReadChain(s.Dir(id))
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", id, err)
+	}
+	r := &Reader{dir: s.Dir(id), sds: sds, byName: map[string]*Entry{}, parents: chain, first: map[string]string{}}
+	for _, e := range entries {
+		r.byName[e.Name] = e
+	}
+	r.entries = append([]*Entry(nil), entries...)
+	sort.SliceStable(r.entries, func(i, j int) bool { return walkLess(r.entries[i], r.entries[j]) })
+	return r, nil
+}
+
+// walkKey splits a name into components; a whiteout sorts right after its
+// directory, before the directory's children.
+func walkKey(e *Entry) []string {
+	parts := strings.Split(e.Name, "/")
+	if e.Kind == KindTombstone {
+		parts[len(parts)-1] = "\x00" + parts[len(parts)-1]
+	}
+	if e.Kind == KindOpaque {
+		parts = append(parts, "\x00.wh..opq")
+	}
+	return parts
+}
+
+func walkLess(a, b *Entry) bool {
+	ka, kb := walkKey(a), walkKey(b)
+	for i := 0; i < len(ka) && i < len(kb); i++ {
+		if ka[i] != kb[i] {
+			return ka[i] < kb[i]
+		}
+	}
+	return len(ka) < len(kb)
+}
+
+func (r *Reader) closeCurrent() {
+	for _, c := range r.open {
+		c.Close()
+	}
+	r.open, r.stream, r.cur, r.link = nil, nil, nil, ""
+}
+
+// Next advances to the next entry and returns its Windows name, its size
+// and its basic information; info is nil for a whiteout (the name is then
+// what was deleted; for an opaque directory, `dir\.wh..opq`). It returns
+// io.EOF after the last entry.
+func (r *Reader) Next() (name string, size int64, info *backupstream.FileBasicInfo, err error) {
+	r.closeCurrent()
+	if r.pos >= len(r.entries) {
+		return "", 0, nil, io.EOF
+	}
+	e := r.entries[r.pos]
+	r.pos++
+	r.cur = e
+	switch e.Kind {
+	case KindTombstone:
+		return wintar.ToWindows(e.Name), 0, nil, nil
+	case KindOpaque:
+		return wintar.ToWindows(e.Name + "/.wh..opq"), 0, nil, nil
+	}
+	meta, sds := e, r.sds
+	if e.Kind == KindLink {
+		group := r.linkRoot(e.Name)
+		if first, ok := r.first[group]; ok {
+			r.link = first
+		} else {
+			r.first[group] = e.Name
+		}
+		meta, sds = r.linkMeta(group)
+		if r.link == "" {
+			// First member of its group here: exported in full, with the
+			// target's metadata and this file's content.
+			size = meta.Size
+		}
+		info = meta.BasicInfo()
+		if info == nil {
+			info = &backupstream.FileBasicInfo{FileAttributes: backupstream.AttrArchive}
+		}
+		if r.link != "" {
+			return wintar.ToWindows(e.Name), 0, info, nil
+		}
+		// The names of a file share its data, streams and metadata; the
+		// data is read through this name's own (hard-linked) file.
+		m := *meta
+		m.Name = e.Name
+		if m.Kind != KindFile || !m.Data {
+			if st, err := os.Lstat(filepath.Join(r.dir, filepath.FromSlash(e.Name))); err == nil {
+				m.Size, m.Data, m.Sparse, m.DataAttr = st.Size(), true, nil, 0
+			}
+		}
+		meta = &m
+	} else if e.Kind == KindFile && r.hasLinks(e.Name) {
+		if first, ok := r.first[e.Name]; ok {
+			r.link = first
+			return wintar.ToWindows(e.Name), 0, e.BasicInfo(), nil
+		}
+		r.first[e.Name] = e.Name
+	}
+	if err := r.compose(meta, sds); err != nil {
+		return "", 0, nil, err
+	}
+	return wintar.ToWindows(e.Name), meta.Size, meta.BasicInfo(), nil
+}
+
+// LinkTarget returns, for a hard link whose group was already exported,
+// the Windows name it links to; "" otherwise (export the entry in full).
+func (r *Reader) LinkTarget() string { return wintar.ToWindows(r.link) }
+
+// linkRoot follows hard links inside the layer to the file they share.
+func (r *Reader) linkRoot(name string) string {
+	for i := 0; i < 64; i++ {
+		e, ok := r.byName[name]
+		if !ok || e.Kind != KindLink {
+			return name
+		}
+		name = e.Link
+	}
+	return name
+}
+
+func (r *Reader) hasLinks(name string) bool {
+	for _, e := range r.entries {
+		if e.Kind == KindLink && r.linkRoot(e.Name) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// linkMeta returns the metadata of a hard-link group's file: from this
+// layer, else from the nearest parent that has it.
+func (r *Reader) linkMeta(group string) (*Entry, [][]byte) {
+	if e, ok := r.byName[group]; ok && e.Kind == KindFile {
+		return e, r.sds
+	}
+	for _, p := range r.parents {
+		entries, sds, err := readIndex(p)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.Name == group && e.Kind == KindFile {
+				return e, sds
+			}
+		}
+	}
+	return &Entry{Name: group, Kind: KindFile, Attributes: backupstream.AttrArchive}, nil
+}
+
+// streamHeader encodes one WIN32_STREAM_ID header.
+func streamHeader(id backupstream.StreamID, attr uint32, size int64, name string, offset int64) []byte {
+	n16 := utf16.Encode([]rune(name))
+	b := make([]byte, backupstream.HeaderSize+2*len(n16))
+	binary.LittleEndian.PutUint32(b[0:], uint32(id))
+	binary.LittleEndian.PutUint32(b[4:], attr)
+	sz := uint64(size)
+	if id == backupstream.StreamSparseBlock {
+		sz += 8
+	}
+	binary.LittleEndian.PutUint64(b[8:], sz)
+	binary.LittleEndian.PutUint32(b[16:], uint32(2*len(n16)))
+	for i, u := range n16 {
+		binary.LittleEndian.PutUint16(b[backupstream.HeaderSize+2*i:], u)
+	}
+	if id == backupstream.StreamSparseBlock {
+		b = binary.LittleEndian.AppendUint64(b, uint64(offset))
+	}
+	return b
+}
+
+// compose builds the backup stream of e as a chain of readers.
+func (r *Reader) compose(e *Entry, sds [][]byte) error {
+	var parts []io.Reader
+	add := func(b []byte) { parts = append(parts, bytes.NewReader(b)) }
+	if e.SD > 0 && e.SD <= len(sds) {
+		add(streamHeader(backupstream.StreamSecurity, 0, int64(len(sds[e.SD-1])), "", 0))
+		add(sds[e.SD-1])
+	}
+	if len(e.EA) > 0 {
+		add(streamHeader(backupstream.StreamEAData, 0, int64(len(e.EA)), "", 0))
+		add(e.EA)
+	}
+	if len(e.Reparse) > 0 {
+		add(streamHeader(backupstream.StreamReparseData, 0, int64(len(e.Reparse)), "", 0))
+		add(e.Reparse)
+	}
+	if e.Data {
+		f, err := r.openData(e.Name)
+		if err != nil {
+			return err
+		}
+		sparse := e.DataAttr&backupstream.AttrSparse != 0
+		switch {
+		case !sparse || (len(e.Sparse) == 0 && e.Size == 0):
+			add(streamHeader(backupstream.StreamData, e.DataAttr, e.Size, "", 0))
+			parts = append(parts, io.NewSectionReader(f, 0, e.Size))
+		case len(e.Sparse) == 1 && e.Sparse[0] == [2]int64{0, e.Size}:
+			add(streamHeader(backupstream.StreamData, e.DataAttr, e.Size, "", 0))
+			parts = append(parts, io.NewSectionReader(f, 0, e.Size))
+		default:
+			add(streamHeader(backupstream.StreamData, e.DataAttr, 0, "", 0))
+			for _, rg := range e.Sparse {
+				add(streamHeader(backupstream.StreamSparseBlock, e.DataAttr, rg[1], "", rg[0]))
+				parts = append(parts, io.NewSectionReader(f, rg[0], rg[1]))
+			}
+			add(streamHeader(backupstream.StreamSparseBlock, e.DataAttr, 0, "", e.Size))
+		}
+	}
+	for _, a := range e.ADS {
+		f, err := os.Open(filepath.Join(r.dir, metaDir, adsDir, fmt.Sprint(a.File)))
+		if err != nil {
+			return fmt.Errorf("%s: stream %s: %w", e.Name, a.Name, err)
+		}
+		r.open = append(r.open, f)
+		add(streamHeader(backupstream.StreamAlternateData, a.Attributes, a.Size, a.Name, 0))
+		parts = append(parts, io.NewSectionReader(f, 0, a.Size))
+	}
+	r.stream = io.MultiReader(parts...)
+	return nil
+}
+
+func (r *Reader) openData(name string) (*os.File, error) {
+	p, ok, err := regularBeneath(r.dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: data file missing: %w", name, ErrCorrupt)
+	}
+	f, err := openNoFollow(p)
+	if err != nil {
+		return nil, err
+	}
+	r.open = append(r.open, f)
+	return f, nil
+}
+
+// Read reads the backup stream of the current entry.
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.stream == nil {
+		return 0, io.EOF
+	}
+	return r.stream.Read(p)
+}
+
+// Close releases the open files.
+func (r *Reader) Close() error {
+	r.closeCurrent()
+	return nil
+}
+
+// exportFromIndex writes the tar of a layer that has no tar-split record
+// (one built through a Writer) as hcsshim's exporter does: walk order,
+// whiteouts for tombstones, hard links for the second and later names of a
+// file.
 func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("export %s: layer has no tar-split record: %w", id, ErrCorrupt)
+	r, err := s.NewReader(id)
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", id, err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		defer r.Close()
+		tw := tar.NewWriter(pw)
+		err := func() error {
+			for {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				name, size, info, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					return tw.Close()
+				}
+				if err != nil {
+					return err
+				}
+				switch {
+				case info == nil:
+					err = wintar.WriteWhiteout(tw, name)
+				case r.LinkTarget() != "":
+					err = wintar.WriteHardLink(tw, name, r.LinkTarget(), info)
+				default:
+					err = wintar.WriteTarFileFromBackupStream(tw, r, name, size, info)
+				}
+				if err != nil {
+					return fmt.Errorf("entry %q: %w", wintar.ToSlash(name), err)
+				}
+			}
+		}()
+		if err != nil {
+			err = fmt.Errorf("export %s: %w", id, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
 }
