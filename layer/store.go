@@ -14,9 +14,9 @@ import (
 
 // Names in the home directory and in a layer directory.
 const (
-	stagingDir     = ".staging"   // in the home: imports in progress
-	removingSuffix = "-removing"  // <id>-removing: a removal in progress
-	metaDir        = ".winlayer"  // in a layer: winlayer's metadata
+	stagingDir     = ".staging"  // in the home: imports in progress
+	removingSuffix = "-removing" // <id>-removing: a removal in progress
+	metaDir        = ".winlayer" // in a layer: winlayer's metadata
 	chainFile      = "layerchain.json"
 	layerIDFile    = "layerID"
 	layerIDLegacy  = "layerId"

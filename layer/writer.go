@@ -49,9 +49,9 @@ type Writer struct {
 	adsN    int
 	meta    Meta
 
-	cur *Entry
-	cs  curStream
-	err error
+	cur  *Entry
+	cs   curStream
+	err  error
 	done bool
 }
 
