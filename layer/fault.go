@@ -4,7 +4,6 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 )
 
 // Fault injection for the crash-safety tests: when WINLAYER_FAULT_AT=n is
@@ -32,7 +31,6 @@ func faultPoint(where string) {
 		os.Stderr.WriteString("fault point " + strconv.FormatInt(n, 10) + " " + where + "\n")
 	}
 	if n == faultAt {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
+		killSelf()
 	}
 }

@@ -33,3 +33,10 @@ func renameNoReplace(from, to string) error {
 
 // openNoFollow opens a file for reading; callers check the path with Lstat first.
 func openNoFollow(p string) (*os.File, error) { return os.Open(p) }
+
+// killSelf ends the process at once, without cleanup.
+func killSelf() {
+	p, _ := os.FindProcess(os.Getpid())
+	p.Kill()
+	select {}
+}
