@@ -72,7 +72,10 @@ func ReparsePointFromHeader(hdr *tar.Header) *backupstream.ReparsePoint {
 // even when empty), then one alternate data stream per following regular
 // entry named hdr.Name + ":" + stream. It returns the first header that is
 // not such a stream, or io.EOF at the end of the tar. Errors carry
-// go-winio's texts (base64, EA size limits, tar read errors).
+// go-winio's texts (base64, EA size limits, tar read errors); content
+// shorter than its header's Size (which *tar.Reader never delivers, but
+// another TarReader might) fails with [backupstream.ErrMissingBytes]
+// instead of leaving a short stream.
 func WriteBackupStreamFromTarFile(w io.Writer, t TarReader, hdr *tar.Header) (*tar.Header, error) {
 	bw := backupstream.NewWriter(w)
 	sd, err := SecurityDescriptorFromHeader(hdr)
@@ -116,11 +119,16 @@ func WriteBackupStreamFromTarFile(w io.Writer, t TarReader, hdr *tar.Header) (*t
 	}
 	for {
 		ahdr, err := t.Next()
-		if err != nil {
+		if err != nil && err != io.EOF {
 			return nil, err
 		}
-		if ahdr.Typeflag != tar.TypeReg || !strings.HasPrefix(ahdr.Name, hdr.Name+":") {
-			return ahdr, nil
+		if err == io.EOF || ahdr.Typeflag != tar.TypeReg || !strings.HasPrefix(ahdr.Name, hdr.Name+":") {
+			// A TarReader whose entry held fewer bytes than its header
+			// said would otherwise leave a short stream behind.
+			if cerr := bw.Close(); cerr != nil {
+				return nil, cerr
+			}
+			return ahdr, err
 		}
 		if err := bw.WriteHeader(&backupstream.Header{
 			ID:   backupstream.StreamAlternateData,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/winlayer/winlayer/backupstream"
 )
@@ -40,7 +41,9 @@ type importConfig struct {
 // FIFO entries and orphan alternate data streams fail with an
 // [EntryError] naming the entry (Op "validate") before the LayerWriter
 // sees them, and global PAX headers are skipped (logged) instead of being
-// added as files. Without it Import reproduces go-winio's calls exactly,
+// added as files. Alternate-data-stream entries attached to the file
+// before them are checked too (the file's own stream has then already
+// been written). Without it Import reproduces go-winio's calls exactly,
 // `..` and absolute names included.
 func WithStrictNames() ImportOption { return func(c *importConfig) { c.strict = true } }
 
@@ -53,7 +56,8 @@ func WithLogger(l *slog.Logger) ImportOption { return func(c *importConfig) { c.
 // typeflag '1' becomes AddLink, and every other entry becomes Add followed
 // by its backup stream (see [WriteBackupStreamFromTarFile]). It returns the
 // sum of the sizes of the regular files added: what ImportLayer and moby's
-// ApplyDiff report. ctx is checked between entries.
+// ApplyDiff report; after an error, the sum over the files written in
+// full before the failing entry. ctx is checked between entries.
 //
 // Errors are *[EntryError] values naming the step and the entry. The
 // LayerWriter is not closed.
@@ -115,12 +119,15 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 			if err := w.Add(ToWindows(name), info); err != nil {
 				return total, &EntryError{Op: "Add", Name: hdr.Name, Index: index, Err: err}
 			}
-			ct := countingTar{TarReader: t}
+			ct := countingTar{TarReader: t, strict: cfg.strict, file: hdr.Name, index: index}
 			next, err = WriteBackupStreamFromTarFile(w, &ct, hdr)
-			total += size
+			if ct.invalid != nil {
+				return total, ct.invalid
+			}
 			if err != nil && err != io.EOF {
 				return total, &EntryError{Op: "WriteBackupStreamFromTarFile", Name: hdr.Name, Index: index, Err: err}
 			}
+			total += size
 			index += ct.n
 		}
 		if err == io.EOF {
@@ -134,13 +141,28 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 }
 
 // countingTar counts the headers WriteBackupStreamFromTarFile consumes, so
-// that error indexes stay exact.
+// that error indexes stay exact. In strict mode it also checks the
+// alternate-data-stream entries of file (at index) before they are
+// attached, since those never reach the import loop's own check: an unsafe
+// one ends the stream with an error and is kept in invalid.
 type countingTar struct {
 	TarReader
-	n int
+	n       int
+	strict  bool
+	file    string
+	index   int
+	invalid *EntryError
 }
 
 func (c *countingTar) Next() (*tar.Header, error) {
 	c.n++
-	return c.TarReader.Next()
+	hdr, err := c.TarReader.Next()
+	if err != nil || !c.strict || hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(hdr.Name, c.file+":") {
+		return hdr, err
+	}
+	if verr := checkStream(hdr); verr != nil {
+		c.invalid = &EntryError{Op: "validate", Name: hdr.Name, Index: c.index + c.n, Err: verr}
+		return nil, c.invalid
+	}
+	return hdr, nil
 }

@@ -31,9 +31,11 @@ const (
 // ValidateName checks a tar name (slash form) as a layer store must before
 // writing it: relative, first component exactly Files, Hives or UtilityVM,
 // no empty, "." or ".." components (one trailing "/" is allowed when dir
-// is true), no backslash, NUL, control character or any of <>"|?*, and a
-// ':' only in the last component (an alternate data stream). The error
-// wraps [ErrUnsafeName] and says what is wrong.
+// is true), no component ending in a dot or space, no backslash, NUL,
+// control character or any of <>"|?*, and a ':' only in the last component
+// (an alternate data stream "file:stream", both parts non-empty, the file
+// part under the same rules). The error wraps [ErrUnsafeName] and says
+// what is wrong.
 func ValidateName(name string, dir bool) error {
 	if name == "" {
 		return fmt.Errorf("empty name: %w", ErrUnsafeName)
@@ -59,26 +61,33 @@ func ValidateName(name string, dir bool) error {
 	}
 	parts := strings.Split(name, "/")
 	for i, p := range parts {
+		// A component is "file" or, in the last one only, "file:stream";
+		// the file part obeys the file-name rules on its own.
+		file, stream, hasStream := strings.Cut(p, ":")
 		switch {
 		case p == "":
 			return fmt.Errorf("empty path component: %w", ErrUnsafeName)
-		case p == "." || p == "..":
+		case file == "." || file == "..":
 			return fmt.Errorf("%q path component: %w", p, ErrUnsafeName)
-		case strings.HasSuffix(p, ".") || strings.HasSuffix(p, " "):
-			// Windows strips trailing dots and spaces, so "a." and "a" collide.
-			if !strings.Contains(p, ":") {
-				return fmt.Errorf("component %q ends with a dot or space: %w", p, ErrUnsafeName)
-			}
-		case i < len(parts)-1 && strings.Contains(p, ":"):
+		case hasStream && i < len(parts)-1:
 			return fmt.Errorf("':' in directory component %q: %w", p, ErrUnsafeName)
+		case file == "":
+			return fmt.Errorf("stream %q without a file name: %w", p, ErrUnsafeName)
+		case strings.HasSuffix(file, ".") || strings.HasSuffix(file, " "):
+			// Windows strips trailing dots and spaces, so "a." and "a" collide.
+			return fmt.Errorf("component %q ends with a dot or space: %w", p, ErrUnsafeName)
+		case hasStream && stream == "":
+			// "a.txt::$DATA" would be the file's own data stream.
+			return fmt.Errorf("empty stream name in %q: %w", p, ErrUnsafeName)
 		}
 	}
-	switch parts[0] {
+	root, _, rootStream := strings.Cut(parts[0], ":")
+	switch root {
 	case RootFiles, RootHives, RootUtilityVM:
 	default:
 		return fmt.Errorf("outside the layer roots Files, Hives and UtilityVM: %w", ErrUnsafeName)
 	}
-	if strings.Contains(parts[0], ":") {
+	if rootStream {
 		return fmt.Errorf("stream on a layer root: %w", ErrUnsafeName)
 	}
 	return nil
@@ -106,8 +115,14 @@ func checkStrict(hdr *tar.Header) (skip bool, err error) {
 		if err := ValidateName(hdr.Name, false); err != nil {
 			return false, err
 		}
+		if hasStream(hdr.Name) {
+			return false, fmt.Errorf("hard link on an alternate data stream: %w", ErrUnsafeName)
+		}
 		if err := ValidateName(hdr.Linkname, false); err != nil {
 			return false, fmt.Errorf("link target %q: %w", hdr.Linkname, err)
+		}
+		if hasStream(hdr.Linkname) {
+			return false, fmt.Errorf("link target %q is an alternate data stream: %w", hdr.Linkname, ErrUnsafeName)
 		}
 		return false, nil
 	default:
@@ -116,8 +131,23 @@ func checkStrict(hdr *tar.Header) (skip bool, err error) {
 	if err := ValidateName(hdr.Name, hdr.Typeflag == tar.TypeDir); err != nil {
 		return false, err
 	}
-	if i := strings.LastIndexByte(hdr.Name, '/'); strings.Contains(hdr.Name[i+1:], ":") {
+	if hasStream(hdr.Name) {
 		return false, ErrOrphanStream
 	}
 	return false, nil
+}
+
+// checkStream applies the store-mode rules to an alternate-data-stream
+// entry ("file:stream") that [WriteBackupStreamFromTarFile] attaches to the
+// file before it: the whole name must pass [ValidateName], so the stream
+// name is not empty and holds no '/' or other unsafe character.
+func checkStream(hdr *tar.Header) error {
+	return ValidateName(hdr.Name, false)
+}
+
+// hasStream reports whether the last component of a tar name (a trailing
+// '/' ignored) names an alternate data stream.
+func hasStream(name string) bool {
+	name = strings.TrimSuffix(name, "/")
+	return strings.Contains(name[strings.LastIndexByte(name, '/')+1:], ":")
 }
