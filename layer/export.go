@@ -42,6 +42,9 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	if !s.Exists(id) {
 		return nil, fmt.Errorf("export %s: %w", id, ErrNotExist)
 	}
+	if s.IsDirty(id) {
+		return s.exportFromFiles(ctx, id)
+	}
 	ts, err := os.Open(filepath.Join(dir, metaDir, tarSplitFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s.exportFromIndex(ctx, id)

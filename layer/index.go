@@ -21,6 +21,7 @@ const (
 	metaFile     = "layer.json"        // Meta
 	tarSplitFile = "tar-split.json.gz" // tar-split record of the imported tar
 	adsDir       = "ads"               // alternate data stream payloads, by number
+	dirtyFile    = "dirty"             // present: Files was changed through a mounted view
 	formatVer    = 1
 )
 

@@ -49,6 +49,9 @@ type Writer struct {
 	adsN    int
 	meta    Meta
 
+	replace bool // Close swaps the new layer with the existing one
+	dirty   bool // Close marks the layer as changed through a mounted view
+
 	cur  *Entry
 	cs   curStream
 	err  error
@@ -96,6 +99,10 @@ func (s *Store) NewWriter(id string, parents []string) (*Writer, error) {
 	if s.Exists(id) {
 		return nil, fmt.Errorf("layer %s: %w", id, ErrExists)
 	}
+	return s.newWriter(id, parents)
+}
+
+func (s *Store) newWriter(id string, parents []string) (*Writer, error) {
 	stage, err := os.MkdirTemp(filepath.Join(s.home, stagingDir), id+".")
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
@@ -769,6 +776,13 @@ func (w *Writer) Remove(name string) error {
 			return w.fail(err)
 		}
 	}
+	if kind == KindTombstone {
+		if err := makeWhiteout(w.path(n)); err != nil {
+			return w.fail(fmt.Errorf("%q: whiteout: %w", n, err))
+		}
+	} else if err := makeOpaque(w.path(n)); err != nil {
+		return w.fail(fmt.Errorf("%q: opaque: %w", n, err))
+	}
 	return w.fail0(w.appendEntry(&Entry{Name: n, Kind: kind}))
 }
 
@@ -823,6 +837,15 @@ func (w *Writer) commit() error {
 	if err := os.WriteFile(filepath.Join(w.stage, metaDir, sdFile), sds, 0o644); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(w.path(wintar.RootFiles), 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(w.path(wintar.RootFiles), 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(w.stage, 0o755); err != nil {
+		return err
+	}
 	var chain []string
 	if len(w.parents) > 0 {
 		chain = w.parents
@@ -837,11 +860,32 @@ func (w *Writer) commit() error {
 	if err := os.WriteFile(filepath.Join(w.stage, metaDir, metaFile), mb, 0o644); err != nil {
 		return err
 	}
+	if w.dirty {
+		if err := os.WriteFile(filepath.Join(w.stage, metaDir, dirtyFile), nil, 0o644); err != nil {
+			return err
+		}
+	}
 	faultPoint("writer:before-sync")
 	if err := syncFS(w.stage); err != nil {
 		return err
 	}
 	faultPoint("writer:before-rename")
+	if w.replace {
+		// The new layer takes the place of the old one in one step; the
+		// old one ends up in the staging directory, removed below or by
+		// the next Cleanup.
+		if err := exchange(w.stage, w.s.Dir(w.id)); err != nil {
+			return err
+		}
+		w.done = true
+		faultPoint("writer:after-exchange")
+		if err := syncDir(w.s.home); err != nil {
+			return err
+		}
+		err := os.RemoveAll(w.stage)
+		w.unlock()
+		return err
+	}
 	if err := renameNoReplace(w.stage, w.s.Dir(w.id)); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return ErrExists

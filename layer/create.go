@@ -1,0 +1,74 @@
+package layer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Create makes an empty layer id with the given parent directories: an
+// empty Files directory (mode 0755) to be filled through a mounted view,
+// layerchain.json and winlayer's metadata. Like every commit it is staged
+// and renamed into place.
+func (s *Store) Create(id string, parents []string) error {
+	w, err := s.NewWriter(id, parents)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", id, err)
+	}
+	w.dirty = true
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", id, err)
+	}
+	return nil
+}
+
+// ReplaceImport imports r as the new content of the existing layer id
+// (moby's ApplyDiff on a layer made with Create): the new layer is built
+// in staging and exchanged with the old one atomically; the old content is
+// deleted afterwards. On error the old layer is untouched.
+func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, r io.Reader) (int64, error) {
+	if err := ValidateID(id); err != nil {
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	if !s.Exists(id) {
+		return s.Import(ctx, id, parents, r)
+	}
+	w, err := s.newWriter(id, parents)
+	if err != nil {
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	w.replace = true
+	size, err := w.importTar(ctx, r)
+	if err != nil {
+		w.Abort()
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, fmt.Errorf("import %s: %w", id, err)
+	}
+	return size, nil
+}
+
+// MarkDirty records that layer id's Files were changed through a mounted
+// view: its export is then generated from the files, not from the
+// tar-split record of its import.
+func (s *Store) MarkDirty(id string) error {
+	p := filepath.Join(s.Dir(id), metaDir, dirtyFile)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(p, nil, 0o644)
+}
+
+// IsDirty reports whether layer id was changed through a mounted view.
+func (s *Store) IsDirty(id string) bool {
+	_, err := os.Stat(filepath.Join(s.Dir(id), metaDir, dirtyFile))
+	return !errors.Is(err, fs.ErrNotExist)
+}
