@@ -35,7 +35,9 @@ var streamNames = [...]string{
 // String returns go-winio's constant name for a known id ("BackupData"),
 // or "StreamID(<n>)" for an unknown one.
 func (id StreamID) String() string {
-	if int(id) < len(streamNames) && streamNames[id] != "" {
+	// Compare as StreamID: int(id) is negative for ids >= 2^31 on 32-bit
+	// platforms and would pass a bounds check it should fail.
+	if id < StreamID(len(streamNames)) && streamNames[id] != "" {
 		return streamNames[id]
 	}
 	return fmt.Sprintf("StreamID(%d)", uint32(id))

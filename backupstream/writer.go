@@ -4,19 +4,24 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Writer writes a backup stream: for each record, [Writer.WriteHeader]
 // followed by exactly Header.Size bytes of payload through [Writer.Write]
-// or [Writer.ReadFrom]. The first error is sticky. A Writer is not safe for
+// or [Writer.ReadFrom]. The first error of the underlying writer (and of
+// the source given to ReadFrom) is sticky; [ErrWriteTooLong],
+// [ErrMissingBytes] and refused headers are not. A Writer is not safe for
 // concurrent use and does not close the underlying writer.
 type Writer struct {
-	w    io.Writer
-	left int64
-	err  error
-	buf  []byte
-	lr   io.LimitedReader
+	w     io.Writer
+	left  int64
+	err   error
+	buf   []byte
+	units []uint16
+	lr    io.LimitedReader
 }
 
 // NewWriter returns a Writer that writes a backup stream to w.
@@ -24,8 +29,17 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
 // WriteHeader writes the WIN32_STREAM_ID record for h: id, attributes,
 // size (plus 8 for a sparse block, whose offset is written here), the name
-// as UTF-16LE without terminator. It fails with [ErrMissingBytes] when the
-// previous record's payload is incomplete.
+// as UTF-16LE without terminator. The name is encoded as go-winio does
+// (invalid UTF-8 bytes become U+FFFD), except that the three-byte WTF-8
+// form of an unpaired surrogate, which [Reader] returns for one, is written
+// back as that surrogate: every header the Reader returns re-encodes to
+// the same bytes (up to a NUL unit in the name, where the Reader stops).
+//
+// WriteHeader fails with [ErrMissingBytes] when the previous record's
+// payload is incomplete, wraps [ErrCorrupt] for a negative size, and wraps
+// [ErrTooLarge] for a name over [MaxNameBytes] or a sparse block whose
+// size with its offset exceeds int64: records the Reader would refuse.
+// Nothing is written then, and the Writer stays usable.
 func (w *Writer) WriteHeader(h *Header) error {
 	if w.err != nil {
 		return w.err
@@ -36,13 +50,21 @@ func (w *Writer) WriteHeader(h *Header) error {
 	if h.Size < 0 {
 		return fmt.Errorf("stream %s: negative size %d: %w", h.ID, h.Size, ErrCorrupt)
 	}
-	name := utf16.Encode([]rune(h.Name))
 	size := uint64(h.Size)
-	n := HeaderSize + 2*len(name)
+	extra := 0
 	if h.ID == StreamSparseBlock {
+		if h.Size > math.MaxInt64-SparseOffsetSize {
+			return fmt.Errorf("stream %s: size %d with its offset: %w", h.ID, h.Size, ErrTooLarge)
+		}
 		size += SparseOffsetSize
-		n += SparseOffsetSize
+		extra = SparseOffsetSize
 	}
+	w.units = appendName(w.units[:0], h.Name)
+	name := w.units
+	if 2*len(name) > MaxNameBytes {
+		return fmt.Errorf("stream %s: name of %d bytes: %w", h.ID, 2*len(name), ErrTooLarge)
+	}
+	n := HeaderSize + 2*len(name) + extra
 	if cap(w.buf) < n {
 		w.buf = make([]byte, n)
 	}
@@ -65,6 +87,25 @@ func (w *Writer) WriteHeader(h *Header) error {
 	return nil
 }
 
+// appendName appends the UTF-16 units of name, rune by rune as
+// utf16.Encode([]rune(name)) gives them, except that each WTF-8 surrogate
+// (bytes ED A0..BF 80..BF, invalid UTF-8) becomes the one unpaired
+// surrogate unit it stands for.
+func appendName(dst []uint16, name string) []uint16 {
+	for i := 0; i < len(name); {
+		c, size := utf8.DecodeRuneInString(name[i:])
+		if c == utf8.RuneError && size == 1 && i+2 < len(name) && name[i] == 0xed &&
+			name[i+1] >= 0xa0 && name[i+1] <= 0xbf && name[i+2] >= 0x80 && name[i+2] <= 0xbf {
+			dst = append(dst, 0xd000|uint16(name[i+1]&0x3f)<<6|uint16(name[i+2]&0x3f))
+			i += 3
+			continue
+		}
+		dst = utf16.AppendRune(dst, c)
+		i += size
+	}
+	return dst
+}
+
 // Write writes payload bytes of the current record. Writing more than the
 // header announced fails with [ErrWriteTooLong] and writes nothing.
 func (w *Writer) Write(p []byte) (int, error) {
@@ -84,7 +125,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 // ReadFrom copies the payload of the current record from src until src
 // ends, using the underlying writer's ReadFrom where it has one. It fails
-// with [ErrWriteTooLong] when src holds more bytes than the record's size.
+// with [ErrWriteTooLong] when src holds more bytes than the record's size
+// (after writing the whole payload; the one byte read past it to tell is
+// lost) and the Writer stays usable. When src ends early it returns what
+// it copied and no error: the missing bytes are reported by the next
+// [Writer.WriteHeader] or [Writer.Close] as [ErrMissingBytes].
 func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	if w.err != nil {
 		return 0, w.err
@@ -92,9 +137,8 @@ func (w *Writer) ReadFrom(src io.Reader) (int64, error) {
 	var total int64
 	if w.left > 0 {
 		w.lr = io.LimitedReader{R: src, N: w.left}
-		bp := copyBufPool.Get().(*[]byte)
-		n, err := io.CopyBuffer(w.w, &w.lr, *bp)
-		copyBufPool.Put(bp)
+		n, err := copyLimited(w.w, &w.lr)
+		w.lr.R = nil
 		w.left -= n
 		total = n
 		if err != nil {
