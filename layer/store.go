@@ -28,12 +28,17 @@ const (
 // as far as the file system makes them: imports are staged and renamed
 // into place, removals renamed away before deletion.
 type Store struct {
-	home string
-	log  *slog.Logger
+	home      string
+	log       *slog.Logger
+	noCleanup bool
 }
 
 // Option configures [Open].
 type Option func(*Store)
+
+// WithoutCleanup makes [Open] leave debris alone (for a helper process
+// working beside another that owns the store).
+func WithoutCleanup() Option { return func(s *Store) { s.noCleanup = true } }
 
 // WithLogger sets the logger for warnings (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
@@ -52,8 +57,10 @@ func Open(home string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
-	if err := s.Cleanup(); err != nil {
-		return nil, err
+	if !s.noCleanup {
+		if err := s.Cleanup(); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
