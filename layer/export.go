@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/vbatts/tar-split/tar/asm"
-	"github.com/vbatts/tar-split/tar/storage"
 
 	"github.com/winlayer/winlayer/wintar"
 )
@@ -64,7 +63,7 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		err := asm.WriteOutputTarStream(g, storage.NewJSONUnpacker(zr), &ctxWriter{ctx: ctx, w: pw})
+		err := asm.WriteOutputTarStream(g, newBinUnpacker(zr), &ctxWriter{ctx: ctx, w: pw})
 		ts.Close()
 		if err != nil {
 			err = fmt.Errorf("export %s: %w", id, err)

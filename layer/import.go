@@ -1,19 +1,17 @@
 package layer
 
 import (
-	"archive/tar"
+	"bufio"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/vbatts/tar-split/tar/asm"
 	"github.com/vbatts/tar-split/tar/storage"
 
 	"github.com/winlayer/winlayer/wintar"
@@ -78,27 +76,19 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	hr := &hashReader{r: r, h: sha256.New()}
-	tp := &trailerPacker{Packer: storage.NewJSONPacker(gz)}
-	its, done, err := asm.NewInputTarStreamWithDone(hr, tp, storage.NewDiscardFilePutter())
+	hr := &hashReader{r: bufio.NewReaderSize(r, 1<<20), h: sha256.New()}
+	bp := newBinPacker(gz)
+	tp := &trailerPacker{Packer: bp}
+	st := newSplitTar(hr, tp)
+	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
 	if err != nil {
 		return 0, err
 	}
-	size, ierr := wintar.Import(ctx, tar.NewReader(its), w, wintar.WithStrictNames())
-	if ierr == nil {
-		// Let tar-split see the trailer and any padding after it.
-		_, ierr = io.Copy(io.Discard, its)
-	}
-	its.Close()
-	derr := <-done
-	if ierr != nil {
-		return 0, ierr
-	}
-	if derr != nil && !errors.Is(derr, io.ErrClosedPipe) {
-		return 0, fmt.Errorf("tar-split: %w", derr)
-	}
 	if !tp.complete() {
 		return 0, fmt.Errorf("the tar ends without its end-of-archive marker (truncated after %d bytes?): %w", hr.n, ErrTruncated)
+	}
+	if err := bp.Flush(); err != nil {
+		return 0, err
 	}
 	if err := gz.Close(); err != nil {
 		return 0, err

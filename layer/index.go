@@ -16,12 +16,12 @@ import (
 
 // Files under a layer's .winlayer directory.
 const (
-	indexFile    = "index.jsonl"       // one Entry per line, in import order
-	sdFile       = "sd.json"           // the distinct security descriptors, base64
-	metaFile     = "layer.json"        // Meta
-	tarSplitFile = "tar-split.json.gz" // tar-split record of the imported tar
-	adsDir       = "ads"               // alternate data stream payloads, by number
-	dirtyFile    = "dirty"             // present: Files was changed through a mounted view
+	indexFile    = "index.jsonl"      // one Entry per line, in import order
+	sdFile       = "sd.json"          // the distinct security descriptors, base64
+	metaFile     = "layer.json"       // Meta
+	tarSplitFile = "tar-split.bin.gz" // tar-split record of the imported tar (tarsplit.go)
+	adsDir       = "ads"              // alternate data stream payloads, by number
+	dirtyFile    = "dirty"            // present: Files was changed through a mounted view
 	formatVer    = 1
 )
 
