@@ -588,7 +588,11 @@ func (w *Writer) finish() error {
 			return err
 		}
 	}
-	return w.appendEntry(e)
+	if err := w.appendEntry(e); err != nil {
+		return err
+	}
+	faultPoint("writer:entry")
+	return nil
 }
 
 // makeReparse turns the entry into a Linux symlink carrying the target

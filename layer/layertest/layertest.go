@@ -105,7 +105,7 @@ func Bytes(seed uint64, n int) []byte {
 // marker and a hive.
 func Mixed() []byte {
 	es := []Entry{Dir("Files"), Dir("Files/dir")}
-	for i := 0; i < 24; i++ {
+	for i := 0; i < 40; i++ {
 		es = append(es, File(fmt.Sprintf("Files/dir/f%02d.bin", i), Bytes(uint64(i), 37*i*i+1)))
 	}
 	es = append(es,
