@@ -65,6 +65,7 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	go func() {
 		err := asm.WriteOutputTarStream(g, newBinUnpacker(zr), &ctxWriter{ctx: ctx, w: pw})
 		ts.Close()
+		g.Close()
 		if err != nil {
 			err = fmt.Errorf("export %s: %w", id, err)
 		}
@@ -90,10 +91,12 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 // DiffGetter does: the four UtilityVM BCD files from their backups,
 // alternate data streams ("Files/a.txt:s") from the store's stream area,
 // everything else from the file of that name in the layer directory,
-// opened without following symlinks.
+// opened without following symlinks and without leaving the directory.
+// Close it when done.
 type FileGetter struct {
-	dir string
-	ads map[string]string
+	dir  string
+	root *os.File
+	ads  map[string]string
 }
 
 // NewFileGetter returns the FileGetter of a layer directory.
@@ -102,7 +105,11 @@ func NewFileGetter(dir string) (*FileGetter, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	g := &FileGetter{dir: dir, ads: map[string]string{}}
+	root, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	g := &FileGetter{dir: dir, root: root, ads: map[string]string{}}
 	for _, e := range entries {
 		for _, a := range e.ADS {
 			suffix := strings.TrimSuffix(a.Name, ":$DATA")
@@ -125,15 +132,12 @@ func (g *FileGetter) Get(name string) (io.ReadCloser, error) {
 	if err := wintar.ValidateName(name, false); err != nil {
 		return nil, fmt.Errorf("get %q: %w", name, err)
 	}
-	p, ok, err := regularBeneath(g.dir, name)
+	f, err := openBeneath(g.root, g.dir, name)
 	if err != nil {
 		return nil, fmt.Errorf("get %q: %w", name, err)
 	}
-	if !ok {
-		return nil, fmt.Errorf("get %q: %w", name, fs.ErrNotExist)
-	}
-	return openNoFollow(p)
+	return f, nil
 }
 
-// Close releases nothing; it exists for moby's FileGetCloser.
-func (g *FileGetter) Close() error { return nil }
+// Close releases the layer directory.
+func (g *FileGetter) Close() error { return g.root.Close() }

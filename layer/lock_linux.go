@@ -61,3 +61,26 @@ func killSelf() {
 	unix.Kill(os.Getpid(), unix.SIGKILL)
 	select {}
 }
+
+// openBeneath opens name (slash form, relative) under the directory root
+// for reading in one openat2 call that refuses to leave root or to follow
+// any symlink; it falls back to a component-wise Lstat walk where openat2
+// is missing. The result must be a regular file.
+func openBeneath(root *os.File, rootPath, name string) (*os.File, error) {
+	fd, err := unix.Openat2(int(root.Fd()), name, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err == unix.ENOSYS || err == unix.EPERM {
+		return openBeneathWalk(rootPath, name)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "openat2", Path: name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), rootPath+"/"+name)
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrNotExist}
+	}
+	return f, nil
+}

@@ -37,6 +37,7 @@ type Reader struct {
 	parents []string
 	first   map[string]string // hard-link group → tar name exported first
 	link    string
+	root    *os.File
 }
 
 // NewReader opens layer id for reading.
@@ -268,16 +269,16 @@ func (r *Reader) compose(e *Entry, sds [][]byte) error {
 }
 
 func (r *Reader) openData(name string) (*os.File, error) {
-	p, ok, err := regularBeneath(r.dir, name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if r.root == nil {
+		root, err := os.Open(r.dir)
+		if err != nil {
+			return nil, err
+		}
+		r.root = root
 	}
-	if !ok {
-		return nil, fmt.Errorf("%s: data file missing: %w", name, ErrCorrupt)
-	}
-	f, err := openNoFollow(p)
+	f, err := openBeneath(r.root, r.dir, name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: data file: %w: %w", name, err, ErrCorrupt)
 	}
 	r.open = append(r.open, f)
 	return f, nil
@@ -294,6 +295,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 // Close releases the open files.
 func (r *Reader) Close() error {
 	r.closeCurrent()
+	if r.root != nil {
+		return r.root.Close()
+	}
 	return nil
 }
 

@@ -699,6 +699,19 @@ func (w *Writer) fail0(err error) error {
 	return nil
 }
 
+// openBeneathWalk opens name under root after checking, component by
+// component, that no symlink is on the way and the file is regular.
+func openBeneathWalk(root, name string) (*os.File, error) {
+	p, ok, err := regularBeneath(root, name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrNotExist}
+	}
+	return openNoFollow(p)
+}
+
 // regularBeneath reports whether name is a regular file inside root,
 // reached without following any symlink.
 func regularBeneath(root, name string) (string, bool, error) {
