@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -77,8 +78,8 @@ func (d *Driver) ApplyDiff(id, parent string, diff io.Reader) (int64, error) {
 			return 0, fmt.Errorf("apply diff %s: %w", id, err)
 		}
 	}
-	if noReexec {
-		return applyInline(d.home, id, chain, diff)
+	if noReexec || runtime.GOOS == "windows" {
+		return d.importLayer(id, chain, diff)
 	}
 	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: append([]string{reexecName, d.home, id}, chain...)}
 	if _, err := os.Stat(cmd.Path); err != nil {

@@ -1,7 +1,6 @@
 package driver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -329,59 +328,6 @@ func (d *Driver) Get(id, mountLabel string) (string, error) {
 	return p, nil
 }
 
-func (d *Driver) mountView(id string) (string, error) {
-	chain, err := layer.ReadChain(d.dir(id))
-	if err != nil {
-		return "", err
-	}
-	for _, p := range chain {
-		if pid := filepath.Base(p); pid != "" {
-			if err := d.ensureSandbox(pid); err != nil {
-				return "", err
-			}
-		}
-	}
-	if err := d.ensureSandbox(id); err != nil {
-		return "", err
-	}
-	target := d.mountPath(id)
-	if err := os.MkdirAll(target, 0o755); err != nil {
-		return "", err
-	}
-	if mount.IsMounted(target) {
-		return target, nil
-	}
-	files := filepath.Join(d.dir(id), "Files")
-	if real, err := filepath.EvalSymlinks(files); err == nil {
-		files = real
-	}
-	var lowers []string
-	for _, p := range chain {
-		lf := filepath.Join(p, "Files")
-		if real, err := filepath.EvalSymlinks(lf); err == nil {
-			lf = real
-		}
-		lowers = append(lowers, lf)
-	}
-	if !d.store.IsDirty(id) {
-		// An imported layer: read-only, so that its export stays the
-		// imported bytes.
-		lowers = append([]string{files}, lowers...)
-		if len(lowers) == 1 {
-			lowers = append(lowers, d.emptyDir())
-		}
-		return target, mount.Overlay(target, lowers, "", "")
-	}
-	if len(lowers) == 0 {
-		lowers = []string{d.emptyDir()}
-	}
-	work := filepath.Join(filepath.Dir(files), ".work-"+id)
-	if err := os.MkdirAll(work, 0o700); err != nil {
-		return "", err
-	}
-	return target, mount.Overlay(target, lowers, files, work)
-}
-
 // Put releases a view taken with Get; the last Put unmounts it. Unknown
 // ids and views not mounted are not an error.
 func (d *Driver) Put(id string) error {
@@ -402,7 +348,7 @@ func (d *Driver) Put(id string) error {
 	}
 	delete(d.mounts, rid)
 	d.mu.Unlock()
-	if err := mount.Unmount(m.path); err != nil {
+	if err := d.unmountView(rid, m.path); err != nil {
 		return fmt.Errorf("put %s: %w", id, err)
 	}
 	return nil
@@ -473,7 +419,7 @@ func (d *Driver) Diff(id, parent string) (io.ReadCloser, error) {
 	if err := d.ensureSandbox(rid); err != nil {
 		return nil, err
 	}
-	return d.store.Export(context.Background(), rid)
+	return d.exportLayer(rid)
 }
 
 // DiffSize returns the bytes of the regular files that layer id adds or

@@ -1,0 +1,78 @@
+package driver
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/winlayer/winlayer/internal/mount"
+	"github.com/winlayer/winlayer/layer"
+)
+
+// mountView mounts the overlay view of layer id and returns its path.
+func (d *Driver) mountView(id string) (string, error) {
+	chain, err := layer.ReadChain(d.dir(id))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range chain {
+		if pid := filepath.Base(p); pid != "" {
+			if err := d.ensureSandbox(pid); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := d.ensureSandbox(id); err != nil {
+		return "", err
+	}
+	target := d.mountPath(id)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return "", err
+	}
+	if mount.IsMounted(target) {
+		return target, nil
+	}
+	files := filepath.Join(d.dir(id), "Files")
+	if real, err := filepath.EvalSymlinks(files); err == nil {
+		files = real
+	}
+	var lowers []string
+	for _, p := range chain {
+		lf := filepath.Join(p, "Files")
+		if real, err := filepath.EvalSymlinks(lf); err == nil {
+			lf = real
+		}
+		lowers = append(lowers, lf)
+	}
+	if !d.store.IsDirty(id) {
+		// An imported layer: read-only, so that its export stays the
+		// imported bytes.
+		lowers = append([]string{files}, lowers...)
+		if len(lowers) == 1 {
+			lowers = append(lowers, d.emptyDir())
+		}
+		return target, mount.Overlay(target, lowers, "", "")
+	}
+	if len(lowers) == 0 {
+		lowers = []string{d.emptyDir()}
+	}
+	work := filepath.Join(filepath.Dir(files), ".work-"+id)
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return "", err
+	}
+	return target, mount.Overlay(target, lowers, files, work)
+}
+
+// unmountView unmounts a view.
+func (d *Driver) unmountView(id, path string) error { return mount.Unmount(path) }
+
+// importLayer imports a tar as the content of layer id (in this process).
+func (d *Driver) importLayer(id string, chain []string, r io.Reader) (int64, error) {
+	return applyInline(d.home, id, chain, r)
+}
+
+// exportLayer returns the tar of layer id.
+func (d *Driver) exportLayer(id string) (io.ReadCloser, error) {
+	return d.store.Export(context.Background(), id)
+}
