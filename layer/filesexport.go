@@ -23,28 +23,13 @@ import (
 // further names of a hard-linked file become hard links. Entries outside
 // Files (Hives, UtilityVM) come from the index.
 func (s *Store) exportFromFiles(ctx context.Context, id string) (io.ReadCloser, error) {
-	r, err := s.NewReader(id)
-	if err != nil {
-		return nil, fmt.Errorf("export %s: %w", id, err)
-	}
-	pr, pw := io.Pipe()
-	go func() {
-		defer r.Close()
-		tw := tar.NewWriter(pw)
+	return s.streamTar(ctx, id, func(r *Reader, tw *tar.Writer) error {
 		x := &filesExporter{r: r, tw: tw, ctx: ctx, inodes: map[[2]uint64]string{}}
-		err := x.walk(wintar.RootFiles)
-		if err == nil {
-			err = x.rest()
+		if err := x.walk(wintar.RootFiles); err != nil {
+			return err
 		}
-		if err == nil {
-			err = tw.Close()
-		}
-		if err != nil {
-			err = fmt.Errorf("export %s: %w", id, err)
-		}
-		pw.CloseWithError(err)
-	}()
-	return pr, nil
+		return x.rest()
+	})
 }
 
 type filesExporter struct {

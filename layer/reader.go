@@ -306,6 +306,37 @@ func (r *Reader) Close() error {
 // whiteouts for tombstones, hard links for the second and later names of a
 // file.
 func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, error) {
+	return s.streamTar(ctx, id, func(r *Reader, tw *tar.Writer) error {
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			name, size, info, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case info == nil:
+				err = wintar.WriteWhiteout(tw, name)
+			case r.LinkTarget() != "":
+				err = wintar.WriteHardLink(tw, name, r.LinkTarget(), info)
+			default:
+				err = wintar.WriteTarFileFromBackupStream(tw, r, name, size, info)
+			}
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", wintar.ToSlash(name), err)
+			}
+		}
+	})
+}
+
+// streamTar runs write over a Reader of layer id and a tar writer on a
+// pipe, and returns the pipe's read end: the tar streams as it is made,
+// and an error ends it (surfacing from Read).
+func (s *Store) streamTar(ctx context.Context, id string, write func(*Reader, *tar.Writer) error) (io.ReadCloser, error) {
 	r, err := s.NewReader(id)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", id, err)
@@ -314,31 +345,10 @@ func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, 
 	go func() {
 		defer r.Close()
 		tw := tar.NewWriter(pw)
-		err := func() error {
-			for {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				name, size, info, err := r.Next()
-				if errors.Is(err, io.EOF) {
-					return tw.Close()
-				}
-				if err != nil {
-					return err
-				}
-				switch {
-				case info == nil:
-					err = wintar.WriteWhiteout(tw, name)
-				case r.LinkTarget() != "":
-					err = wintar.WriteHardLink(tw, name, r.LinkTarget(), info)
-				default:
-					err = wintar.WriteTarFileFromBackupStream(tw, r, name, size, info)
-				}
-				if err != nil {
-					return fmt.Errorf("entry %q: %w", wintar.ToSlash(name), err)
-				}
-			}
-		}()
+		err := write(r, tw)
+		if err == nil {
+			err = tw.Close()
+		}
 		if err != nil {
 			err = fmt.Errorf("export %s: %w", id, err)
 		}
