@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vbatts/tar-split/tar/asm"
-
 	"github.com/winlayer/winlayer/wintar"
 )
 
@@ -63,7 +61,7 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		err := asm.WriteOutputTarStream(g, newBinUnpacker(zr), &ctxWriter{ctx: ctx, w: pw})
+		err := assemble(&ctxWriter{ctx: ctx, w: pw}, newBinUnpacker(zr), g)
 		ts.Close()
 		g.Close()
 		if err != nil {

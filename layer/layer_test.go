@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +57,38 @@ func TestRoundTripSample(t *testing.T) {
 				t.Fatalf("export differs: %d bytes, want %d", len(out), len(in))
 			}
 		})
+	}
+}
+
+// TestExportDetectsChangedFiles: a payload changed on disk after import
+// fails the export with an error naming it, instead of a wrong tar.
+func TestExportDetectsChangedFiles(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join(testdata, "sample.rebuilt.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, content string }{
+		{"Files/hello.txt", "hello, windows layeR\r\n"}, // same size, other bytes
+		{"Files/hello.txt", "short"},                    // truncated
+	} {
+		s, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Import(context.Background(), "l", nil, bytes.NewReader(in)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(s.Dir("l"), tc.file), []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := s.Export(context.Background(), "l")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(rc)
+		rc.Close()
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.file) {
+			t.Errorf("export after changing %s to %q: %v, want ErrCorrupt naming it", tc.file, tc.content, err)
+		}
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/crc64"
+	"hash/crc32"
 	"io"
 
 	tstar "github.com/vbatts/tar-split/archive/tar"
@@ -14,7 +14,7 @@ import (
 
 // splitTar reads a layer tar once, with tar-split's tar reader, and both
 // records its disassembly (the raw header, padding and trailer bytes as
-// segments, each payload as a name, size and CRC-64) and hands the
+// segments, each payload as a name, size and CRC-32C) and hands the
 // headers and payloads to the import loop. It records exactly the entries
 // tar-split's own disassembler records, in the same order, so that
 // tar-split's assembler reproduces the tar byte for byte — without the
@@ -23,19 +23,22 @@ type splitTar struct {
 	src   io.Reader
 	tr    *tstar.Reader
 	p     storage.Packer
-	crc   hash.Hash64
+	crc   hash.Hash32
 	cur   *storage.Entry
 	typ   byte
 	err   error
 	drain [4096]byte
 }
 
-var crcTable = crc64.MakeTable(crc64.ISO)
+// crcTable is CRC-32C (Castagnoli), which CPUs compute in hardware: the
+// payload checksum of winlayer's tar-split record (tar-split's own JSON
+// record uses CRC-64/ISO, several times slower in software).
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func newSplitTar(src io.Reader, p storage.Packer) *splitTar {
 	tr := tstar.NewReader(src)
 	tr.RawAccounting = true
-	return &splitTar{src: src, tr: tr, p: p, crc: crc64.New(crcTable)}
+	return &splitTar{src: src, tr: tr, p: p, crc: crc32.New(crcTable)}
 }
 
 func (s *splitTar) segment(b []byte) error {

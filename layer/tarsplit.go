@@ -2,9 +2,11 @@ package layer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"path/filepath"
 
@@ -15,7 +17,7 @@ import (
 // entries of tar-split's disassembly in a compact binary form, gzipped:
 // per entry a type byte (1 file, 2 segment), then for a segment its
 // length (uvarint) and raw bytes (headers, padding, trailer); for a file
-// its name (uvarint length + bytes), size (uvarint) and CRC-64 (uvarint
+// its name (uvarint length + bytes), size (uvarint) and CRC-32C (uvarint
 // length + bytes). It carries what tar-split's JSON packer carries without
 // base64 and reflection, which makes import and export several times
 // cheaper on layers of many small files.
@@ -129,4 +131,49 @@ func (u *binUnpacker) Next() (*storage.Entry, error) {
 		return nil, fmt.Errorf("tar-split entry %d: %w: %w", e.Position, err, ErrCorrupt)
 	}
 	return e, nil
+}
+
+// assemble writes the tar a tar-split record describes: segments verbatim,
+// each payload from the getter, exactly its recorded size, checked against
+// its recorded CRC-32C (a changed or truncated file fails the export with
+// an error naming it).
+func assemble(w io.Writer, u *binUnpacker, g *FileGetter) error {
+	buf := make([]byte, 256<<10)
+	crc := crc32.New(crcTable)
+	for {
+		e, err := u.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch e.Type {
+		case storage.SegmentType:
+			if _, err := w.Write(e.Payload); err != nil {
+				return err
+			}
+		case storage.FileType:
+			if e.Size == 0 {
+				continue
+			}
+			name := e.GetName()
+			f, err := g.Get(name)
+			if err != nil {
+				return err
+			}
+			crc.Reset()
+			n, err := io.CopyBuffer(io.MultiWriter(w, crc), io.LimitReader(f, e.Size), buf)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("payload of %q: %w", name, err)
+			}
+			if n != e.Size {
+				return fmt.Errorf("payload of %q: %d bytes, recorded %d: %w", name, n, e.Size, ErrCorrupt)
+			}
+			if !bytes.Equal(crc.Sum(nil), e.Payload) {
+				return fmt.Errorf("file integrity checksum failed for %q: %w", name, ErrCorrupt)
+			}
+		}
+	}
 }
