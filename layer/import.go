@@ -1,13 +1,10 @@
 package layer
 
 import (
-	"bufio"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -52,20 +49,6 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 	return size, nil
 }
 
-// hashReader counts and hashes what passes through it.
-type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
-	return n, err
-}
-
 func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	tsf, err := os.Create(filepath.Join(w.stage, metaDir, tarSplitFile))
 	if err != nil {
@@ -76,16 +59,18 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	hr := &hashReader{r: bufio.NewReaderSize(r, 1<<20), h: sha256.New()}
+	ra := newReadAhead(r)
+	defer ra.Close()
 	bp := newBinPacker(gz)
 	tp := &trailerPacker{Packer: bp}
-	st := newSplitTar(hr, tp)
+	st := newSplitTar(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
 	if err != nil {
 		return 0, err
 	}
+	sum, n := ra.Sum()
 	if !tp.complete() {
-		return 0, fmt.Errorf("the tar ends without its end-of-archive marker (truncated after %d bytes?): %w", hr.n, ErrTruncated)
+		return 0, fmt.Errorf("the tar ends without its end-of-archive marker (truncated after %d bytes?): %w", n, ErrTruncated)
 	}
 	if err := bp.Flush(); err != nil {
 		return 0, err
@@ -97,8 +82,8 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	w.meta.Size = size
-	w.meta.TarSize = hr.n
-	w.meta.DiffID = "sha256:" + hex.EncodeToString(hr.h.Sum(nil))
+	w.meta.TarSize = n
+	w.meta.DiffID = "sha256:" + hex.EncodeToString(sum)
 	return size, nil
 }
 
