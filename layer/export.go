@@ -99,22 +99,21 @@ type FileGetter struct {
 
 // NewFileGetter returns the FileGetter of a layer directory.
 func NewFileGetter(dir string) (*FileGetter, error) {
-	entries, _, err := readIndex(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	root, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	g := &FileGetter{dir: dir, root: root, ads: map[string]string{}}
-	for _, e := range entries {
+	g := &FileGetter{dir: dir, ads: map[string]string{}}
+	err := eachEntry(dir, func(e *Entry) error {
 		for _, a := range e.ADS {
 			suffix := strings.TrimSuffix(a.Name, ":$DATA")
 			p := filepath.Join(dir, metaDir, adsDir, fmt.Sprint(a.File))
 			g.ads[e.Name+suffix] = p
 			g.ads[e.Name+"/"+suffix] = p
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if g.root, err = os.Open(dir); err != nil {
+		return nil, err
 	}
 	return g, nil
 }

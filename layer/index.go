@@ -134,6 +134,28 @@ func readMeta(dir string) (*Meta, error) {
 	return &m, nil
 }
 
+// eachEntry calls fn for every entry of a layer's index, in import order,
+// holding one entry at a time in memory.
+func eachEntry(dir string, fn func(*Entry) error) error {
+	f, err := os.Open(filepath.Join(dir, metaDir, indexFile))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+	for n := 0; ; n++ {
+		var e Entry
+		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s entry %d: %w: %w", indexFile, n, err, ErrCorrupt)
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+}
+
 // readIndex loads the entries and the security descriptor table of a layer.
 func readIndex(dir string) ([]*Entry, [][]byte, error) {
 	var sds []string

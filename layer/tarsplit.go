@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/maphash"
 	"io"
 	"path/filepath"
 
@@ -28,12 +29,13 @@ const maxSplitField = 64 << 20
 type binPacker struct {
 	w    *bufio.Writer
 	pos  int
-	seen map[string]struct{}
+	seed maphash.Seed
+	seen map[uint64]struct{} // hashes of the cleaned file names, for duplicates
 	buf  [binary.MaxVarintLen64]byte
 }
 
 func newBinPacker(w io.Writer) *binPacker {
-	return &binPacker{w: bufio.NewWriterSize(w, 256<<10), seen: map[string]struct{}{}}
+	return &binPacker{w: bufio.NewWriterSize(w, 256<<10), seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 }
 
 func (p *binPacker) uvarint(v uint64) {
@@ -55,7 +57,7 @@ func (p *binPacker) AddEntry(e storage.Entry) (int, error) {
 		p.bytes(e.Payload)
 	case storage.FileType:
 		name := e.GetNameBytes()
-		clean := filepath.Clean(string(name))
+		clean := maphash.String(p.seed, filepath.Clean(string(name)))
 		if _, ok := p.seen[clean]; ok {
 			return -1, storage.ErrDuplicatePath
 		}

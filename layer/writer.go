@@ -44,7 +44,7 @@ type Writer struct {
 	enc     *json.Encoder
 	sdIndex map[string]int
 	sdList  []string
-	names   map[string]nameState // lower-cased slash name → what it is in this layer
+	names   *nameSet // what every name (compared without case) is in this layer
 	entries int
 	adsN    int
 	meta    Meta
@@ -56,12 +56,6 @@ type Writer struct {
 	cs   curStream
 	err  error
 	done bool
-}
-
-type nameState struct {
-	kind     Kind
-	implicit bool // a directory created for a child, not added itself
-	exact    string
 }
 
 // curStream is the push parser state for the backup stream of cur.
@@ -107,7 +101,8 @@ func (s *Store) newWriter(id string, parents []string) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
 	}
-	w := &Writer{s: s, id: id, parents: parents, stage: stage, sdIndex: map[string]int{}, names: map[string]nameState{}}
+	w := &Writer{s: s, id: id, parents: parents, stage: stage, sdIndex: map[string]int{}}
+	w.names = newNameSet(stage)
 	fail := func(err error) (*Writer, error) {
 		if w.unlock != nil {
 			w.unlock()
@@ -180,13 +175,12 @@ func (w *Writer) ensureParent(name string) error {
 	if dir == "." {
 		return nil
 	}
-	key := strings.ToLower(dir)
-	if st, ok := w.names[key]; ok {
-		if st.kind != KindDir {
-			return invalid(name, "beneath %q, which is a %s in this layer", st.exact, st.kind)
+	if st, ok := w.names.get(dir); ok {
+		if !w.names.same(st, dir) {
+			return invalid(name, "parent %q differs only in case from %q", dir, w.names.spelling(dir))
 		}
-		if st.exact != dir {
-			return invalid(name, "parent %q differs only in case from %q", dir, st.exact)
+		if st.kind != KindDir {
+			return invalid(name, "beneath %q, which is a %s in this layer", dir, st.kind)
 		}
 		return nil
 	}
@@ -196,24 +190,24 @@ func (w *Writer) ensureParent(name string) error {
 	if err := os.Mkdir(w.path(dir), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	w.names[key] = nameState{kind: KindDir, implicit: true, exact: dir}
+	w.names.set(dir, KindDir, true)
 	return nil
 }
 
 // claim registers a new name, refusing duplicates (also case-only ones).
 func (w *Writer) claim(name string, kind Kind) error {
-	key := strings.ToLower(name)
-	if st, ok := w.names[key]; ok {
-		if st.implicit && kind == KindDir && st.exact == name {
-			w.names[key] = nameState{kind: KindDir, exact: name}
+	if st, ok := w.names.get(name); ok {
+		same := w.names.same(st, name)
+		if st.implicit && kind == KindDir && same {
+			w.names.set(name, KindDir, false)
 			return nil
 		}
-		if st.exact != name {
-			return invalid(name, "differs only in case from %q, added earlier", st.exact)
+		if !same {
+			return invalid(name, "differs only in case from %q, added earlier", w.names.spelling(name))
 		}
 		return invalid(name, "duplicate entry (already a %s in this layer)", st.kind)
 	}
-	w.names[key] = nameState{kind: kind, exact: name}
+	w.names.set(name, kind, false)
 	return nil
 }
 
@@ -626,7 +620,7 @@ func (w *Writer) makeReparse(e *Entry) error {
 		return err
 	}
 	e.Kind = KindReparse
-	w.names[strings.ToLower(e.Name)] = nameState{kind: KindReparse, exact: e.Name}
+	w.names.set(e.Name, KindReparse, false)
 	return nil
 }
 
@@ -666,11 +660,14 @@ func (w *Writer) AddLink(name, target string) error {
 		return w.fail(err)
 	}
 	e := &Entry{Name: n, Kind: KindLink, Link: t}
-	if st, ok := w.names[strings.ToLower(t)]; ok {
+	if st, ok := w.names.get(t); ok {
 		if st.kind != KindFile && st.kind != KindLink {
 			return w.fail(invalid(n, "hard link to %q, a %s", t, st.kind))
 		}
-		if err := os.Link(w.path(st.exact), w.path(n)); err != nil {
+		if !w.names.same(st, t) {
+			return w.fail(invalid(n, "hard link to %q, which this layer spells %q", t, w.names.spelling(t)))
+		}
+		if err := os.Link(w.path(t), w.path(n)); err != nil {
 			return w.fail(err)
 		}
 		return w.fail0(w.appendEntry(e))
@@ -779,8 +776,8 @@ func (w *Writer) Remove(name string) error {
 		return w.fail(err)
 	}
 	if kind == KindTombstone {
-		if st, ok := w.names[strings.ToLower(n)]; ok {
-			return w.fail(invalid(n, "whiteout of %q, which this layer adds", st.exact))
+		if _, ok := w.names.get(n); ok {
+			return w.fail(invalid(n, "whiteout of %q, which this layer adds", w.names.spelling(n)))
 		}
 		if err := w.ensureParent(n); err != nil {
 			return w.fail(err)
