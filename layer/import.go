@@ -61,7 +61,14 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	}
 	ra := newReadAhead(r)
 	defer ra.Close()
-	bp := newBinPacker(gz)
+	aw := newAsyncWriter(gz)
+	closed := false
+	defer func() {
+		if !closed {
+			aw.Close()
+		}
+	}()
+	bp := newBinPacker(aw)
 	tp := &trailerPacker{Packer: bp}
 	st := newSplitTar(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
@@ -73,6 +80,10 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, fmt.Errorf("the tar ends without its end-of-archive marker (truncated after %d bytes?): %w", n, ErrTruncated)
 	}
 	if err := bp.Flush(); err != nil {
+		return 0, err
+	}
+	closed = true
+	if err := aw.Close(); err != nil {
 		return 0, err
 	}
 	if err := gz.Close(); err != nil {

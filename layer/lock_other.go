@@ -46,3 +46,8 @@ func killSelf() {
 func openBeneath(root *os.File, rootPath, name string) (*os.File, error) {
 	return openBeneathWalk(rootPath, name)
 }
+
+// createExcl creates path exclusively for writing.
+func createExcl(path string) (dataFile, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+}

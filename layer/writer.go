@@ -58,6 +58,15 @@ type Writer struct {
 	done bool
 }
 
+// dataFile is where a file's data goes: *os.File, or on Linux a plain
+// file descriptor.
+type dataFile interface {
+	io.Writer
+	io.WriterAt
+	Truncate(size int64) error
+	Close() error
+}
+
 // curStream is the push parser state for the backup stream of cur.
 type curStream struct {
 	hdr     [backupstream.HeaderSize]byte
@@ -71,7 +80,7 @@ type curStream struct {
 	left    int64
 	pos     int64 // write position in f (sparse blocks)
 	meta    []byte
-	f       *os.File // data file of cur (kept open across streams)
+	f       dataFile // data file of cur (kept open across streams)
 	ads     *os.File // current alternate data stream file
 	bcd     *os.File
 	created bool
@@ -460,7 +469,7 @@ func (w *Writer) beginStream() error {
 
 func (w *Writer) createData() error {
 	cs, e := &w.cs, w.cur
-	f, err := os.OpenFile(w.path(e.Name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := createExcl(w.path(e.Name))
 	if err != nil {
 		return err
 	}
@@ -574,7 +583,7 @@ func (w *Writer) finish() error {
 			return err
 		}
 	} else if e.Kind == KindFile && !cs.created {
-		f, err := os.OpenFile(w.path(e.Name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := createExcl(w.path(e.Name))
 		if err != nil {
 			return err
 		}
@@ -807,7 +816,10 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	for _, f := range []*os.File{w.cs.f, w.cs.ads, w.cs.bcd, w.idxFile} {
+	if w.cs.f != nil {
+		w.cs.f.Close()
+	}
+	for _, f := range []*os.File{w.cs.ads, w.cs.bcd, w.idxFile} {
 		if f != nil {
 			f.Close()
 		}
