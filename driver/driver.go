@@ -74,9 +74,10 @@ type Driver struct {
 	store       *layer.Store
 	defaultSize int64
 
-	mu     sync.Mutex
-	locks  map[string]*idLock
-	mounts map[string]*mountRef
+	mu       sync.Mutex
+	locks    map[string]*idLock
+	mounts   map[string]*mountRef
+	resolved map[string]string
 }
 
 type idLock struct {
@@ -115,7 +116,7 @@ func New(home string, options []string) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{home: s.Home(), store: s, defaultSize: size, locks: map[string]*idLock{}, mounts: map[string]*mountRef{}}
+	d := &Driver{home: s.Home(), store: s, defaultSize: size, locks: map[string]*idLock{}, mounts: map[string]*mountRef{}, resolved: map[string]string{}}
 	for _, dir := range []string{d.mountRoot(), d.emptyDir()} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
@@ -169,11 +170,36 @@ func (d *Driver) Status() [][2]string {
 		{"Default sandbox size", units.BytesSize(float64(d.defaultSize))}}
 }
 
-// resolve returns the id a layer's layerID file points to, or id.
-func (d *Driver) resolve(id string) (string, error) { return d.store.ResolveID(id) }
+// resolve returns the id a layer's layerID file points to, or id. The
+// answer for an existing layer is cached (a layer's layerID never changes;
+// Remove forgets it).
+func (d *Driver) resolve(id string) (string, error) {
+	d.mu.Lock()
+	rid, ok := d.resolved[id]
+	d.mu.Unlock()
+	if ok {
+		return rid, nil
+	}
+	rid, err := d.store.ResolveID(id)
+	if err != nil {
+		return "", err
+	}
+	if d.store.Exists(rid) {
+		d.mu.Lock()
+		d.resolved[id] = rid
+		d.mu.Unlock()
+	}
+	return rid, nil
+}
 
 // Exists reports whether layer id exists, complete.
 func (d *Driver) Exists(id string) bool {
+	d.mu.Lock()
+	_, ok := d.resolved[id]
+	d.mu.Unlock()
+	if ok {
+		return true
+	}
 	rid, err := d.resolve(id)
 	return err == nil && d.store.Exists(rid)
 }
@@ -288,8 +314,16 @@ func (d *Driver) Remove(id string) error {
 	}
 	defer d.lock(rid)()
 	d.mu.Lock()
+	m := d.mounts[rid]
 	delete(d.mounts, rid)
+	delete(d.resolved, id)
+	delete(d.resolved, rid)
 	d.mu.Unlock()
+	if m != nil {
+		if err := d.unmountView(rid, m.path); err != nil && !errors.Is(err, mount.ErrNotSupported) {
+			return fmt.Errorf("remove %s: %w", id, err)
+		}
+	}
 	if err := mount.Unmount(d.mountPath(rid)); err != nil && !errors.Is(err, mount.ErrNotSupported) {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}
@@ -370,8 +404,8 @@ func (d *Driver) Cleanup() error {
 	d.mounts = map[string]*mountRef{}
 	d.mu.Unlock()
 	var errs []error
-	for _, m := range mounts {
-		if err := mount.Unmount(m.path); err != nil && !errors.Is(err, mount.ErrNotSupported) {
+	for id, m := range mounts {
+		if err := d.unmountView(id, m.path); err != nil && !errors.Is(err, mount.ErrNotSupported) {
 			errs = append(errs, err)
 		}
 	}

@@ -26,16 +26,22 @@ func (d *Driver) mountView(id string) (string, error) {
 	if err := d.ensureSandbox(id); err != nil {
 		return "", err
 	}
+	files := filepath.Join(d.dir(id), "Files")
+	if real, err := filepath.EvalSymlinks(files); err == nil {
+		files = real
+	}
+	dirty := d.store.IsDirty(id)
+	if dirty && len(chain) == 0 {
+		// A writable layer without parents: its Files directory is the
+		// view, no overlay needed (as overlay2 does for a base layer).
+		return files, nil
+	}
 	target := d.mountPath(id)
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return "", err
 	}
 	if mount.IsMounted(target) {
 		return target, nil
-	}
-	files := filepath.Join(d.dir(id), "Files")
-	if real, err := filepath.EvalSymlinks(files); err == nil {
-		files = real
 	}
 	var lowers []string
 	for _, p := range chain {
@@ -45,7 +51,7 @@ func (d *Driver) mountView(id string) (string, error) {
 		}
 		lowers = append(lowers, lf)
 	}
-	if !d.store.IsDirty(id) {
+	if !dirty {
 		// An imported layer: read-only, so that its export stays the
 		// imported bytes.
 		lowers = append([]string{files}, lowers...)
@@ -64,8 +70,14 @@ func (d *Driver) mountView(id string) (string, error) {
 	return target, mount.Overlay(target, lowers, files, work)
 }
 
-// unmountView unmounts a view.
-func (d *Driver) unmountView(id, path string) error { return mount.Unmount(path) }
+// unmountView unmounts a view (a view that is the layer's own directory
+// was never mounted).
+func (d *Driver) unmountView(id, path string) error {
+	if path != d.mountPath(id) {
+		return nil
+	}
+	return mount.Unmount(path)
+}
 
 // importLayer imports a tar as the content of layer id (in this process).
 func (d *Driver) importLayer(id string, chain []string, r io.Reader) (int64, error) {

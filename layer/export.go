@@ -59,17 +59,81 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 		ts.Close()
 		return nil, fmt.Errorf("export %s: %s: %w: %w", id, tarSplitFile, err, ErrCorrupt)
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		err := assemble(&ctxWriter{ctx: ctx, w: pw}, newBinUnpacker(zr), g)
+	release := func() {
 		ts.Close()
 		g.Close()
-		if err != nil {
-			err = fmt.Errorf("export %s: %w", id, err)
+	}
+	return newLazyPipe(func(w io.Writer) error {
+		defer release()
+		if err := assemble(&ctxWriter{ctx: ctx, w: w}, newBinUnpacker(zr), g); err != nil {
+			return fmt.Errorf("export %s: %w", id, err)
 		}
-		pw.CloseWithError(err)
-	}()
-	return pr, nil
+		return nil
+	}, release), nil
+}
+
+// lazyPipe is the reader an export returns: io.Copy from it (its WriteTo)
+// writes the tar straight into the destination; Read runs the writer on a
+// goroutine behind a pipe. Close before reading everything stops the
+// writer.
+type lazyPipe struct {
+	write   func(io.Writer) error
+	release func() // frees the writer's resources when it never runs
+	started bool
+	pr      *io.PipeReader
+}
+
+func newLazyPipe(write func(io.Writer) error, release func()) *lazyPipe {
+	return &lazyPipe{write: write, release: release}
+}
+
+// WriteTo writes the whole stream to w, without a goroutine or a copy.
+func (l *lazyPipe) WriteTo(w io.Writer) (int64, error) {
+	if l.started {
+		return io.Copy(w, onlyReader{l.pr})
+	}
+	l.started = true
+	cw := &countWriter{w: w}
+	err := l.write(cw)
+	return cw.n, err
+}
+
+func (l *lazyPipe) Read(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		pr, pw := io.Pipe()
+		l.pr = pr
+		go func() { pw.CloseWithError(l.write(pw)) }()
+	}
+	if l.pr == nil {
+		return 0, io.EOF
+	}
+	return l.pr.Read(p)
+}
+
+// Close stops a stream that is still being written.
+func (l *lazyPipe) Close() error {
+	if l.pr != nil {
+		return l.pr.Close()
+	}
+	if !l.started {
+		l.started = true
+		l.release()
+	}
+	return nil
+}
+
+type onlyReader struct{ io.Reader }
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // ctxWriter stops a streaming export when its context is cancelled.

@@ -142,7 +142,7 @@ func eachEntry(dir string, fn func(*Entry) error) error {
 		return err
 	}
 	defer f.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 256<<10))
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
 	for n := 0; ; n++ {
 		var e Entry
 		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
@@ -178,7 +178,7 @@ func readIndex(dir string) ([]*Entry, [][]byte, error) {
 	}
 	defer f.Close()
 	var out []*Entry
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
 	for {
 		e := new(Entry)
 		if err := dec.Decode(e); errors.Is(err, io.EOF) {

@@ -52,6 +52,21 @@ func TestRoundTripSample(t *testing.T) {
 				t.Errorf("size %d, want 99", size)
 			}
 			out := exportAll(t, s, "l1")
+			// The WriterTo path (io.Copy into a file) gives the same bytes.
+			rc, err := s.Export(context.Background(), "l1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var direct bytes.Buffer
+			if _, err := io.Copy(&direct, rc); err != nil || !bytes.Equal(direct.Bytes(), in) {
+				t.Fatalf("export through WriteTo: %v, equal %v", err, bytes.Equal(direct.Bytes(), in))
+			}
+			rc.Close()
+			// Closing an export that was never read releases it.
+			rc, err = s.Export(context.Background(), "l1")
+			if err != nil || rc.Close() != nil {
+				t.Fatalf("close unread export: %v", err)
+			}
 			t.Logf("%s: import sha256 %s, export sha256 %s", name, sha(in), sha(out))
 			if !bytes.Equal(in, out) {
 				t.Fatalf("export differs: %d bytes, want %d", len(out), len(in))
