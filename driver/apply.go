@@ -78,6 +78,7 @@ func (d *Driver) ApplyDiff(id, parent string, diff io.Reader) (int64, error) {
 			return 0, fmt.Errorf("apply diff %s: %w", id, err)
 		}
 	}
+	defer d.forget(id)
 	if noReexec || runtime.GOOS == "windows" {
 		return d.importLayer(id, chain, diff)
 	}

@@ -78,6 +78,7 @@ type Driver struct {
 	locks    map[string]*idLock
 	mounts   map[string]*mountRef
 	resolved map[string]string
+	views    map[string]*viewInfo
 }
 
 type idLock struct {
@@ -116,7 +117,7 @@ func New(home string, options []string) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{home: s.Home(), store: s, defaultSize: size, locks: map[string]*idLock{}, mounts: map[string]*mountRef{}, resolved: map[string]string{}}
+	d := &Driver{home: s.Home(), store: s, defaultSize: size, locks: map[string]*idLock{}, mounts: map[string]*mountRef{}, resolved: map[string]string{}, views: map[string]*viewInfo{}}
 	for _, dir := range []string{d.mountRoot(), d.emptyDir()} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
@@ -158,6 +159,23 @@ func (d *Driver) lock(id string) func() {
 		}
 		d.mu.Unlock()
 	}
+}
+
+// viewInfo is what mounting a layer's view needs, computed once per layer
+// (sandboxes mounted, symlinks resolved) and cached until the layer
+// changes (ApplyDiff, CreateReadWrite, Remove).
+type viewInfo struct {
+	chain  []string
+	lowers []string
+	files  string
+	dirty  bool
+}
+
+// forget drops what the driver cached about layer id.
+func (d *Driver) forget(id string) {
+	d.mu.Lock()
+	delete(d.views, id)
+	d.mu.Unlock()
 }
 
 // String returns "windowsfilter".
@@ -262,6 +280,7 @@ func (d *Driver) CreateReadWrite(id, parent string, opts *CreateOpts) error {
 		return err
 	}
 	defer d.lock(id)()
+	d.forget(id)
 	if err := d.makeSandbox(id, size); err != nil {
 		d.store.Remove(id)
 		return fmt.Errorf("create %s: %w", id, err)
@@ -318,6 +337,7 @@ func (d *Driver) Remove(id string) error {
 	delete(d.mounts, rid)
 	delete(d.resolved, id)
 	delete(d.resolved, rid)
+	delete(d.views, rid)
 	d.mu.Unlock()
 	if m != nil {
 		if err := d.unmountView(rid, m.path); err != nil && !errors.Is(err, mount.ErrNotSupported) {

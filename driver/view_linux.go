@@ -12,25 +12,11 @@ import (
 
 // mountView mounts the overlay view of layer id and returns its path.
 func (d *Driver) mountView(id string) (string, error) {
-	chain, err := layer.ReadChain(d.dir(id))
+	v, err := d.viewInfo(id)
 	if err != nil {
 		return "", err
 	}
-	for _, p := range chain {
-		if pid := filepath.Base(p); pid != "" {
-			if err := d.ensureSandbox(pid); err != nil {
-				return "", err
-			}
-		}
-	}
-	if err := d.ensureSandbox(id); err != nil {
-		return "", err
-	}
-	files := filepath.Join(d.dir(id), "Files")
-	if real, err := filepath.EvalSymlinks(files); err == nil {
-		files = real
-	}
-	dirty := d.store.IsDirty(id)
+	chain, files, dirty := v.chain, v.files, v.dirty
 	if dirty && len(chain) == 0 {
 		// A writable layer without parents: its Files directory is the
 		// view, no overlay needed (as overlay2 does for a base layer).
@@ -43,14 +29,7 @@ func (d *Driver) mountView(id string) (string, error) {
 	if mount.IsMounted(target) {
 		return target, nil
 	}
-	var lowers []string
-	for _, p := range chain {
-		lf := filepath.Join(p, "Files")
-		if real, err := filepath.EvalSymlinks(lf); err == nil {
-			lf = real
-		}
-		lowers = append(lowers, lf)
-	}
+	lowers := append([]string(nil), v.lowers...)
 	if !dirty {
 		// An imported layer: read-only, so that its export stays the
 		// imported bytes.
@@ -68,6 +47,42 @@ func (d *Driver) mountView(id string) (string, error) {
 		return "", err
 	}
 	return target, mount.Overlay(target, lowers, files, work)
+}
+
+func (d *Driver) viewInfo(id string) (*viewInfo, error) {
+	d.mu.Lock()
+	v, ok := d.views[id]
+	d.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	chain, err := layer.ReadChain(d.dir(id))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range chain {
+		if err := d.ensureSandbox(filepath.Base(p)); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.ensureSandbox(id); err != nil {
+		return nil, err
+	}
+	v = &viewInfo{chain: chain, dirty: d.store.IsDirty(id), files: filepath.Join(d.dir(id), "Files")}
+	if real, err := filepath.EvalSymlinks(v.files); err == nil {
+		v.files = real
+	}
+	for _, p := range chain {
+		lf := filepath.Join(p, "Files")
+		if real, err := filepath.EvalSymlinks(lf); err == nil {
+			lf = real
+		}
+		v.lowers = append(v.lowers, lf)
+	}
+	d.mu.Lock()
+	d.views[id] = v
+	d.mu.Unlock()
+	return v, nil
 }
 
 // unmountView unmounts a view (a view that is the layer's own directory
