@@ -94,9 +94,19 @@ func (u *binUnpacker) field() ([]byte, error) {
 	if n > maxSplitField {
 		return nil, fmt.Errorf("tar-split field of %d bytes: %w", n, ErrCorrupt)
 	}
-	b := make([]byte, n)
-	_, err = io.ReadFull(u.r, b)
-	return b, err
+	if n <= 64<<10 {
+		b := make([]byte, n)
+		_, err = io.ReadFull(u.r, b)
+		return b, err
+	}
+	// A large field is read as it arrives, so that a short record that
+	// claims a large field cannot make the reader allocate the claim.
+	var buf bytes.Buffer
+	m, err := io.CopyN(&buf, u.r, int64(n))
+	if err == nil && m != int64(n) {
+		err = io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), err
 }
 
 // Next returns the next entry, io.EOF at the end, and an error wrapping
