@@ -333,26 +333,24 @@ func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, 
 	})
 }
 
-// streamTar runs write over a Reader of layer id and a tar writer on a
-// pipe, and returns the pipe's read end: the tar streams as it is made,
-// and an error ends it (surfacing from Read).
+// streamTar runs write over a Reader of layer id and a tar writer, and
+// returns the tar as a stream: io.Copy from it writes straight into the
+// destination, Read streams it through a pipe; an error ends it.
 func (s *Store) streamTar(ctx context.Context, id string, write func(*Reader, *tar.Writer) error) (io.ReadCloser, error) {
 	r, err := s.NewReader(id)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", id, err)
 	}
-	pr, pw := io.Pipe()
-	go func() {
+	return newLazyPipe(func(w io.Writer) error {
 		defer r.Close()
-		tw := tar.NewWriter(pw)
+		tw := tar.NewWriter(w)
 		err := write(r, tw)
 		if err == nil {
 			err = tw.Close()
 		}
 		if err != nil {
-			err = fmt.Errorf("export %s: %w", id, err)
+			return fmt.Errorf("export %s: %w", id, err)
 		}
-		pw.CloseWithError(err)
-	}()
-	return pr, nil
+		return nil
+	}, func() { r.Close() }), nil
 }
