@@ -43,6 +43,11 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// The driver's ApplyDiff: new content for a layer made with Create.
+	if _, err := s.ReplaceImport(context.Background(), "rep", nil, bytes.NewReader(in)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	return 0
 }
 
@@ -97,6 +102,9 @@ func TestCrashSafety(t *testing.T) {
 		if _, err := s.Import(context.Background(), "old", nil, bytes.NewReader(oldTar)); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Create("rep", nil); err != nil {
+			t.Fatal(err)
+		}
 		return home
 	}
 
@@ -117,7 +125,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	t.Logf("%d fault points: %v", points, kinds)
 
-	var complete, absent int
+	var complete, absent, repOld, repNew int
 	for at := 1; at <= points; at++ {
 		home := prepare()
 		if _, killed := runChild(t, home, tarPath, at, false); !killed {
@@ -133,6 +141,21 @@ func TestCrashSafety(t *testing.T) {
 			}
 		default:
 			absent++
+		}
+		// The replaced layer is always there: the empty one or the new one.
+		switch {
+		case !s.Exists("rep"):
+			t.Fatalf("fault point %d: the layer being replaced vanished", at)
+		case s.IsDirty("rep"):
+			repOld++
+			if es, _, err := s.Entries("rep"); err != nil || len(es) != 0 {
+				t.Fatalf("fault point %d: replaced layer is neither old nor new (%d entries, %v)", at, len(es), err)
+			}
+		default:
+			repNew++
+			if got := exportAll(t, s, "rep"); !bytes.Equal(got, tarBytes) {
+				t.Fatalf("fault point %d: replaced layer visible but its export differs", at)
+			}
 		}
 		if s.Exists("old") {
 			if got := exportAll(t, s, "old"); !bytes.Equal(got, oldTar) {
@@ -160,8 +183,9 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d kill points: %d with the layer complete, %d with no layer, 0 corrupt or half-visible", points, complete, absent)
-	if complete == 0 || absent == 0 {
-		t.Fatalf("kill points never hit one of the outcomes (complete %d, absent %d)", complete, absent)
+	t.Logf("%d kill points: new layer complete %d, absent %d; replaced layer old %d, new %d; 0 corrupt or half-visible",
+		points, complete, absent, repOld, repNew)
+	if complete == 0 || absent == 0 || repOld == 0 || repNew == 0 {
+		t.Fatalf("kill points never hit one of the outcomes (complete %d, absent %d, old %d, new %d)", complete, absent, repOld, repNew)
 	}
 }
