@@ -508,3 +508,37 @@ func (d *Driver) DiffSize(id, parent string) (int64, error) {
 	}
 	return total, nil
 }
+
+// ExpandSandboxSize raises the size limit of sandbox id to size bytes
+// (hcsshim's ExpandSandboxSize); limits are never lowered. The sandbox's
+// view must not be mounted (layer.ErrInUse). It fails with
+// ErrSizeLimitUnsupported (wrapped) for a layer that is not a sandbox or
+// where the host cannot grow one.
+func (d *Driver) ExpandSandboxSize(id string, size int64) error {
+	rid, err := d.resolve(id)
+	if err != nil {
+		return err
+	}
+	defer d.lock(rid)()
+	img := d.sandboxImage(rid)
+	if _, err := os.Stat(img); err != nil {
+		return fmt.Errorf("expand %s: not a sandbox: %w", id, ErrSizeLimitUnsupported)
+	}
+	d.mu.Lock()
+	_, mounted := d.mounts[rid]
+	d.mu.Unlock()
+	if mounted {
+		// Growing may need the sandbox's file system offline.
+		return fmt.Errorf("expand %s: the layer's view is mounted (Put it first): %w", id, layer.ErrInUse)
+	}
+	if err := d.ensureSandbox(rid); err != nil {
+		return fmt.Errorf("expand %s: %w", id, err)
+	}
+	if err := mount.GrowSandbox(img, d.sandboxDir(rid), size); err != nil {
+		if errors.Is(err, mount.ErrNotSupported) {
+			err = fmt.Errorf("%w: %v", ErrSizeLimitUnsupported, err)
+		}
+		return fmt.Errorf("expand %s: %w", id, err)
+	}
+	return nil
+}

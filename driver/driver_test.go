@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/winlayer/winlayer/layer"
 )
 
 func TestMain(m *testing.M) {
@@ -318,6 +320,46 @@ func TestSandboxSize(t *testing.T) {
 	err := os.WriteFile(filepath.Join(root, "big"), big, 0o644)
 	if !errors.Is(err, unix.ENOSPC) && !errors.Is(err, unix.EDQUOT) {
 		t.Fatalf("write past the limit: %v, want ENOSPC or EDQUOT", err)
+	}
+}
+
+// TestExpandSandbox: a sandbox's limit can be raised while it is in use.
+func TestExpandSandbox(t *testing.T) {
+	d := newDriver(t)
+	if err := d.CreateReadWrite("sb", "", &CreateOpts{StorageOpt: map[string]string{"size": "40M"}}); err != nil {
+		if errors.Is(err, ErrSizeLimitUnsupported) {
+			t.Skipf("no loop devices here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	root := get(t, d, "sb")
+	data := make([]byte, 60<<20)
+	rand.Read(data)
+	if err := os.WriteFile(filepath.Join(root, "f"), data, 0o644); !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("60M into a 40M sandbox: %v, want ENOSPC", err)
+	}
+	must(t, os.Remove(filepath.Join(root, "f")))
+	must(t, os.WriteFile(filepath.Join(root, "keep"), []byte("kept"), 0o644))
+	if err := d.ExpandSandboxSize("sb", 100<<20); !errors.Is(err, layer.ErrInUse) {
+		t.Fatalf("expand while mounted: %v, want ErrInUse", err)
+	}
+	put(t, d, "sb")
+	if err := d.ExpandSandboxSize("sb", 100<<20); err != nil {
+		t.Fatal(err)
+	}
+	root = get(t, d, "sb")
+	defer put(t, d, "sb")
+	if b, err := os.ReadFile(filepath.Join(root, "keep")); err != nil || string(b) != "kept" {
+		t.Fatalf("content lost by growing: %q %v", b, err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "f"), data, 0o644); err != nil {
+		t.Fatalf("60M after growing to 100M: %v", err)
+	}
+	if err := d.Create("ro", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ExpandSandboxSize("ro", 1<<30); !errors.Is(err, ErrSizeLimitUnsupported) {
+		t.Fatalf("expand a read-only layer: %v", err)
 	}
 }
 

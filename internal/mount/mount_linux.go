@@ -158,8 +158,10 @@ func Sandbox(image, target string, size int64) error {
 	return nil
 }
 
-// GrowSandbox grows a sandbox image to size bytes (never shrinks) and
-// resizes its mounted file system.
+// GrowSandbox grows a sandbox image to size bytes (never shrinks) and its
+// file system: online when the kernel allows it, else offline — the
+// sandbox is unmounted, checked, resized and mounted again, so nothing may
+// be using it (no view mounted over it).
 func GrowSandbox(image, target string, size int64) error {
 	fi, err := os.Stat(image)
 	if err != nil {
@@ -171,17 +173,39 @@ func GrowSandbox(image, target string, size int64) error {
 	if err := os.Truncate(image, size); err != nil {
 		return err
 	}
-	dev, err := loopDevice(image)
-	if err != nil {
+	if dev, err := loopDevice(image); err == nil {
+		if out, err := exec.Command("losetup", "-c", dev).CombinedOutput(); err != nil {
+			return fmt.Errorf("sandbox: losetup -c: %v: %s", err, out)
+		}
+		if exec.Command("resize2fs", dev).Run() == nil && fsSize(target) >= size*9/10 {
+			return nil
+		}
+	}
+	if err := Unmount(target); err != nil {
 		return err
 	}
-	if out, err := exec.Command("losetup", "-c", dev).CombinedOutput(); err != nil {
-		return fmt.Errorf("sandbox: losetup -c: %v: %s", err, out)
+	if out, err := exec.Command("e2fsck", "-f", "-y", image).CombinedOutput(); err != nil && !isFsckFixed(err) {
+		return fmt.Errorf("sandbox: e2fsck: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	if out, err := exec.Command("resize2fs", dev).CombinedOutput(); err != nil {
-		return fmt.Errorf("sandbox: resize2fs: %v: %s", err, out)
+	if out, err := exec.Command("resize2fs", image).CombinedOutput(); err != nil {
+		return fmt.Errorf("sandbox: resize2fs: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return Sandbox(image, target, size)
+}
+
+// isFsckFixed reports e2fsck's exit status 1: errors found and corrected.
+func isFsckFixed(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == 1
+}
+
+// fsSize returns the size in bytes of the file system mounted at target.
+func fsSize(target string) int64 {
+	var st unix.Statfs_t
+	if unix.Statfs(target, &st) != nil {
+		return 0
+	}
+	return int64(st.Blocks) * st.Bsize
 }
 
 func loopDevice(image string) (string, error) {
