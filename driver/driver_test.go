@@ -363,6 +363,87 @@ func TestExpandSandbox(t *testing.T) {
 	}
 }
 
+// TestApplyDiffKilled kills the ApplyDiff child (SIGKILL, through the
+// store's fault points) at every point of its import and commit: the layer
+// stays as Create made it until the import is complete, a new driver's
+// Cleanup removes the debris, and ApplyDiff then succeeds.
+func TestApplyDiffKilled(t *testing.T) {
+	d := newDriver(t)
+	if err := d.Create("src", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		writeFile(t, d, "src", fmt.Sprintf("dir/f%d", i), bytes.Repeat([]byte{byte(i)}, 3000*i))
+	}
+	rc, err := d.Diff("src", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarBytes, _ := io.ReadAll(rc)
+	rc.Close()
+	if err := d.Create("target", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	killed, newer := 0, 0
+	for at := 1; ; at++ {
+		t.Setenv("WINLAYER_FAULT_AT", fmt.Sprint(at))
+		_, err := d.ApplyDiff("target", "", bytes.NewReader(tarBytes))
+		if err == nil {
+			break // the child got through all its fault points
+		}
+		if !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("fault point %d: %v", at, err)
+		}
+		killed++
+		if d.store.IsDirty("target") {
+			// Still the layer Create made.
+			if es, _, err := d.store.Entries("target"); err != nil || len(es) != 0 {
+				t.Fatalf("fault point %d: %d entries, %v", at, len(es), err)
+			}
+		} else {
+			// Killed after the atomic exchange: the new layer, complete.
+			newer++
+			rc, err := d.Diff("target", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			if !bytes.Equal(got, tarBytes) {
+				t.Fatalf("fault point %d: the layer is neither the old nor the complete new one", at)
+			}
+			// Back to the old state for the next point.
+			if err := d.Remove("target"); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Create("target", "", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d2, err := New(d.home, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := os.ReadDir(filepath.Join(d.home, ".staging")); len(left) != 0 {
+			t.Fatalf("fault point %d: %d staging directories left after New", at, len(left))
+		}
+		_ = d2
+	}
+	if killed < 20 {
+		t.Fatalf("only %d kill points", killed)
+	}
+	t.Logf("ApplyDiff child killed at %d points: %d times the old layer, %d times the complete new one", killed, killed-newer, newer)
+	rc, err = d.Diff("target", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, tarBytes) {
+		t.Fatal("after the kills, ApplyDiff did not give the applied tar back")
+	}
+}
+
 // TestConcurrentGetPut hammers Get/Put/Create/Remove on shared and distinct ids.
 func TestConcurrentGetPut(t *testing.T) {
 	d := newDriver(t)
