@@ -30,7 +30,7 @@ func defaultStore() string {
 
 func addStoreFlag(root *cobra.Command, o *options) {
 	root.PersistentFlags().StringVar(&o.store, "store", defaultStore(),
-		"layer store directory (default: $WINLAYER_STORE, /var/lib/winlayer as root, else ~/.local/share/winlayer)")
+		"layer store directory; when not given: $WINLAYER_STORE, else /var/lib/winlayer for root, else ~/.local/share/winlayer")
 }
 
 func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store) }
