@@ -26,18 +26,20 @@ import (
 // descriptor, EAs, reparse point, data (with sparse blocks for sparse
 // files), alternate data streams. The caller must Close the Reader.
 type Reader struct {
-	dir     string
-	entries []*Entry
-	sds     [][]byte
-	pos     int
-	cur     *Entry
-	stream  io.Reader
-	open    []io.Closer
-	byName  map[string]*Entry
-	parents []string
-	first   map[string]string // hard-link group → tar name exported first
-	link    string
-	root    *os.File
+	dir       string
+	entries   []*Entry
+	sds       [][]byte
+	pos       int
+	cur       *Entry
+	stream    io.Reader
+	open      []io.Closer
+	byName    map[string]*Entry
+	parents   []string
+	first     map[string]string // hard-link group → tar name exported first
+	link      string
+	root      *os.File
+	linked    map[string]struct{} // files that hard links in this layer point to
+	parentIdx []parentIndex
 }
 
 // NewReader opens layer id for reading.
@@ -53,6 +55,12 @@ func (s *Store) NewReader(id string) (*Reader, error) {
 	r := &Reader{dir: s.Dir(id), sds: sds, byName: map[string]*Entry{}, parents: chain, first: map[string]string{}}
 	for _, e := range entries {
 		r.byName[e.Name] = e
+	}
+	r.linked = map[string]struct{}{}
+	for _, e := range entries {
+		if e.Kind == KindLink {
+			r.linked[r.linkRoot(e.Name)] = struct{}{}
+		}
 	}
 	r.entries = append([]*Entry(nil), entries...)
 	sort.SliceStable(r.entries, func(i, j int) bool { return walkLess(r.entries[i], r.entries[j]) })
@@ -168,12 +176,8 @@ func (r *Reader) linkRoot(name string) string {
 }
 
 func (r *Reader) hasLinks(name string) bool {
-	for _, e := range r.entries {
-		if e.Kind == KindLink && r.linkRoot(e.Name) == name {
-			return true
-		}
-	}
-	return false
+	_, ok := r.linked[name]
+	return ok
 }
 
 // linkMeta returns the metadata of a hard-link group's file: from this
@@ -182,18 +186,34 @@ func (r *Reader) linkMeta(group string) (*Entry, [][]byte) {
 	if e, ok := r.byName[group]; ok && e.Kind == KindFile {
 		return e, r.sds
 	}
-	for _, p := range r.parents {
-		entries, sds, err := readIndex(p)
-		if err != nil {
-			continue
+	for i, p := range r.parents {
+		if r.parentIdx == nil {
+			r.parentIdx = make([]parentIndex, len(r.parents))
 		}
-		for _, e := range entries {
-			if e.Name == group && e.Kind == KindFile {
-				return e, sds
+		pi := &r.parentIdx[i]
+		if pi.files == nil { // read each parent's index once
+			pi.files = map[string]*Entry{}
+			entries, sds, err := readIndex(p)
+			if err == nil {
+				pi.sds = sds
+				for _, e := range entries {
+					if e.Kind == KindFile {
+						pi.files[e.Name] = e
+					}
+				}
 			}
+		}
+		if e, ok := pi.files[group]; ok {
+			return e, pi.sds
 		}
 	}
 	return &Entry{Name: group, Kind: KindFile, Attributes: backupstream.AttrArchive}, nil
+}
+
+// parentIndex is a parent layer's files, loaded when a hard link needs them.
+type parentIndex struct {
+	files map[string]*Entry
+	sds   [][]byte
 }
 
 // streamHeader encodes one WIN32_STREAM_ID header.
