@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"hash/maphash"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/vbatts/tar-split/tar/storage"
@@ -175,7 +176,12 @@ func assemble(w io.Writer, u *binUnpacker, g *FileGetter) error {
 				return err
 			}
 			crc.Reset()
-			n, err := io.CopyBuffer(io.MultiWriter(w, crc), io.LimitReader(f, e.Size), buf)
+			var pr io.ReadCloser = io.NopCloser(io.LimitReader(f, e.Size))
+			if of, ok := f.(*os.File); ok {
+				pr = payloadReader(of, e.Size)
+			}
+			n, err := io.CopyBuffer(io.MultiWriter(w, crc), pr, buf)
+			pr.Close()
 			f.Close()
 			if err != nil {
 				return fmt.Errorf("payload of %q: %w", name, err)

@@ -56,6 +56,7 @@ type Writer struct {
 	cs   curStream
 	err  error
 	done bool
+	sink *fileSink // writes regular files' data beside the import loop
 }
 
 // dataFile is where a file's data goes: *os.File, or on Linux a plain
@@ -469,7 +470,16 @@ func (w *Writer) beginStream() error {
 
 func (w *Writer) createData() error {
 	cs, e := &w.cs, w.cur
-	f, err := createExcl(w.path(e.Name))
+	var f dataFile
+	var err error
+	if e.BCDBackup == "" && e.DataAttr&backupstream.AttrSparse == 0 {
+		if w.sink == nil {
+			w.sink = newSink()
+		}
+		f, err = w.sink.createData(w.path(e.Name), cs.h.Size)
+	} else {
+		f, err = createExcl(w.path(e.Name))
+	}
 	if err != nil {
 		return err
 	}
@@ -824,6 +834,9 @@ func (w *Writer) Abort() error {
 			f.Close()
 		}
 	}
+	if w.sink != nil {
+		w.sink.Close()
+	}
 	err := os.RemoveAll(w.stage)
 	w.unlock()
 	return err
@@ -848,6 +861,11 @@ func (w *Writer) Close() error {
 func (w *Writer) commit() error {
 	if err := w.finish(); err != nil {
 		return err
+	}
+	if w.sink != nil {
+		if err := w.sink.Close(); err != nil {
+			return err
+		}
 	}
 	if err := w.idx.Flush(); err != nil {
 		return err

@@ -1,0 +1,227 @@
+//go:build linux
+
+package layer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/winlayer/winlayer/layer/layertest"
+)
+
+// directSizes are file sizes around every boundary of the sink: the
+// O_DIRECT block, the sink's buffer and directMin as the tests set it.
+var directSizes = []int{
+	0, 1, 4095, 4096, 4097, 8191, 8192, 65535, 65536,
+	sinkBufSize - 1, sinkBufSize, sinkBufSize + 1, 2*sinkBufSize + 4096, 3*sinkBufSize + 17,
+	1<<20 - 1, 1 << 20, 1<<20 + 1, 5<<20 + 4097,
+}
+
+func directTar() []byte {
+	es := []layertest.Entry{layertest.Dir("Files")}
+	for i, n := range directSizes {
+		es = append(es, layertest.File(fmt.Sprintf("Files/f%02d-%d.bin", i, n), layertest.Bytes(uint64(1000+i), n)))
+	}
+	return layertest.Tar(es...)
+}
+
+// TestDirectWrites imports and exports files of every size around the
+// sink's boundaries, with O_DIRECT from 4 KiB (so that almost every file
+// takes the direct path), at the default threshold, and in a directory on
+// tmpfs when there is one, and checks both the files on disk and the
+// exported bytes.
+func TestDirectWrites(t *testing.T) {
+	in := directTar()
+	dirs := map[string]string{"tempdir": t.TempDir()}
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "winlayer-test-")
+		if err == nil {
+			t.Cleanup(func() { os.RemoveAll(d) })
+			dirs["tmpfs"] = d
+		}
+	}
+	for dname, dir := range dirs {
+		for _, min := range []int64{4096, 1 << 20} {
+			t.Run(fmt.Sprintf("%s/min%d", dname, min), func(t *testing.T) {
+				defer func(old int64) { directMin = old }(directMin)
+				directMin = min
+				home, err := os.MkdirTemp(dir, "store-")
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := Open(home)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Import(context.Background(), "l", nil, bytes.NewReader(in)); err != nil {
+					t.Fatal(err)
+				}
+				for i, n := range directSizes {
+					name := filepath.Join(s.Dir("l"), "Files", fmt.Sprintf("f%02d-%d.bin", i, n))
+					got, err := os.ReadFile(name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(got, layertest.Bytes(uint64(1000+i), n)) {
+						t.Errorf("%s: %d bytes on disk differ from the %d imported", name, len(got), n)
+					}
+				}
+				// Drop what the checks above read, so the export reads the
+				// large files the way an import leaves them.
+				dropCache(t, s.Dir("l"))
+				if got := exportAll(t, s, "l"); !bytes.Equal(got, in) {
+					t.Fatalf("export differs from the import (%d bytes, want %d)", len(got), len(in))
+				}
+			})
+		}
+	}
+}
+
+// dropCache asks the kernel to forget the cached pages of every file under dir.
+func dropCache(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	})
+}
+
+// TestDirectFileLeavesCacheEmpty: a large file an import writes is not in
+// the page cache afterwards (it went to the disk directly), except on
+// file systems that keep everything there.
+func TestDirectFileLeavesCacheEmpty(t *testing.T) {
+	home := t.TempDir()
+	if inPageCacheFS(t, home) {
+		t.Skip("the test directory is on a file system whose files live in the page cache")
+	}
+	s, err := Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := layertest.Bytes(3, 4<<20)
+	in := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/big.bin", data))
+	if _, err := s.Import(context.Background(), "l", nil, bytes.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(s.Dir("l"), "Files", "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cs unix.Cachestat_t
+	if err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{Len: 4 << 20}, &cs, 0); err != nil {
+		t.Skipf("cachestat: %v", err)
+	}
+	// The last partial block goes through the cache; 4 MiB has none.
+	if cs.Cache != 0 {
+		t.Errorf("%d pages of a 4 MiB imported file are in the page cache; want it written with O_DIRECT", cs.Cache)
+	}
+}
+
+// TestDirectReadDetectsChange: a large payload truncated or changed on
+// disk after import fails the export with ErrCorrupt naming the file,
+// through the read-ahead path as through the plain one.
+func TestDirectReadDetectsChange(t *testing.T) {
+	data := layertest.Bytes(4, 3<<20+5)
+	in := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/big.bin", data))
+	for _, tc := range []struct {
+		name   string
+		change func(p string) error
+	}{
+		{"truncated", func(p string) error { return os.Truncate(p, 2<<20) }},
+		{"changed", func(p string) error {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteAt([]byte("X"), 1<<20+3)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Import(context.Background(), "l", nil, bytes.NewReader(in)); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(s.Dir("l"), "Files", "big.bin")
+			if err := tc.change(p); err != nil {
+				t.Fatal(err)
+			}
+			unix.Sync()
+			dropCache(t, s.Dir("l"))
+			rc, err := s.Export(context.Background(), "l")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = io.Copy(io.Discard, rc)
+			rc.Close()
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "Files/big.bin") {
+				t.Fatalf("export after the file was %s: %v, want ErrCorrupt naming Files/big.bin", tc.name, err)
+			}
+		})
+	}
+}
+
+// TestPayloadReaderStopsEarly: closing a read-ahead reader before its end
+// stops its goroutine and gives back its buffers (run with -race).
+func TestPayloadReaderStopsEarly(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	data := layertest.Bytes(5, 6<<20+11)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, readFirst := range []int{0, 1, sinkBufSize + 3, 6 << 20} {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Fsync(int(f.Fd()))
+		unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		r := payloadReader(f, int64(len(data)))
+		if _, ok := r.(*aheadReader); !ok && !inPageCacheFS(t, p) {
+			t.Fatalf("payloadReader of an uncached %d-byte file is a %T, want the read-ahead reader", len(data), r)
+		}
+		got := make([]byte, readFirst)
+		if _, err := io.ReadFull(r, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data[:readFirst]) {
+			t.Fatalf("first %d bytes differ", readFirst)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+// inPageCacheFS reports whether p is on a file system without O_DIRECT
+// to the disk (tmpfs, or overlayfs whose upper layer may be tmpfs).
+func inPageCacheFS(t *testing.T, p string) bool {
+	t.Helper()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(p, &fs); err != nil {
+		t.Fatal(err)
+	}
+	return fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.OVERLAYFS_SUPER_MAGIC || fs.Type == unix.RAMFS_MAGIC
+}
