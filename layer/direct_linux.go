@@ -27,6 +27,9 @@ const (
 	sinkBufSize = 512 << 10
 	sinkBufs    = 16 // buffers in flight: at most 8 MiB
 	sinkWorkers = 4
+	// sinkMin is the size below which a file is written in place: for
+	// a few kilobytes, the hand-off costs more than the write.
+	sinkMin = 16 << 10
 )
 
 // directMin is the size from which a file is written with O_DIRECT (a
@@ -193,8 +196,8 @@ type sinkFile struct {
 // createData creates the file that will hold size bytes of data.
 func (s *fileSink) createData(path string, size int64) (dataFile, error) {
 	f, err := createExcl(path)
-	if err != nil {
-		return nil, err
+	if err != nil || size < sinkMin {
+		return f, err
 	}
 	raw := f.(*rawFile)
 	sf := &sinkFile{s: s, fd: raw.fd, path: path}
