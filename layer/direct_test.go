@@ -225,3 +225,43 @@ func inPageCacheFS(t *testing.T, p string) bool {
 	}
 	return fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.OVERLAYFS_SUPER_MAGIC || fs.Type == unix.RAMFS_MAGIC
 }
+
+// TestHardLinkToSinkFile: a hard link to a file of this layer still being
+// written by the sink links the complete file.
+func TestHardLinkToSinkFile(t *testing.T) {
+	data := layertest.Bytes(6, 2<<20+7)
+	in := layertest.Tar(layertest.Dir("Files"),
+		layertest.File("Files/big.bin", data),
+		layertest.Entry{Name: "Files/big-link.bin", Type: '1', Link: "Files/big.bin"},
+		layertest.File("Files/mid.bin", data[:100000]),
+		layertest.Entry{Name: "Files/mid-link.bin", Type: '1', Link: "Files/mid.bin"})
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The race between the link and the sink goes either way: try it
+	// several times.
+	for i := 0; i < 10; i++ {
+		id := fmt.Sprint("l", i)
+		if _, err := s.Import(context.Background(), id, nil, bytes.NewReader(in)); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string][]byte{"big-link.bin": data, "mid-link.bin": data[:100000]} {
+			p := filepath.Join(s.Dir(id), "Files", name)
+			got, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: %d bytes, want the %d of its target", name, len(got), len(want))
+			}
+			var st unix.Stat_t
+			if err := unix.Stat(p, &st); err != nil || st.Nlink != 2 {
+				t.Errorf("%s: link count %d (%v), want 2", name, st.Nlink, err)
+			}
+		}
+		if got := exportAll(t, s, id); !bytes.Equal(got, in) {
+			t.Fatal("export differs from the import")
+		}
+	}
+}
