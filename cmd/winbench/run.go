@@ -26,14 +26,15 @@ import (
 
 // config is the command line of a benchmark run.
 type config struct {
-	dir        string   // work directory ("" for a new temporary one)
-	scale      float64  // multiplies every size and count
-	only       []string // kinds to run
-	jsonPath   string   // raw results ("" for none)
-	keep       bool     // keep the work directory's contents
-	runs       int      // runs per measured command
-	cpuprofile string   // directory for CPU profiles ("" for none)
-	tar        string   // GNU tar
+	dir        string        // work directory ("" for a new temporary one)
+	scale      float64       // multiplies every size and count
+	only       []string      // kinds to run
+	jsonPath   string        // raw results ("" for none)
+	keep       bool          // keep the work directory's contents
+	runs       int           // runs per measured command
+	cpuprofile string        // directory for CPU profiles ("" for none)
+	tar        string        // GNU tar
+	settle     time.Duration // wait before the first timed run, counted from the start
 
 	stdout, stderr io.Writer
 }
@@ -143,7 +144,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	b := &bench{cfg: cfg, self: self, dir: dir, store: filepath.Join(dir, "store")}
+	b := &bench{cfg: cfg, self: self, dir: dir, store: filepath.Join(dir, "store"), started: time.Now()}
 	defer func() {
 		switch {
 		case cfg.keep:
@@ -266,6 +267,10 @@ type bench struct {
 	// ids and paths are what to remove at the end.
 	ids   []string
 	paths []string
+	// started is when the benchmark began; settled is set once the
+	// settle time has passed.
+	started time.Time
+	settled bool
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -321,6 +326,13 @@ func (b *bench) layer(kind string) (layerResult, error) {
 	res.Gen, res.GenSeconds = gen, time.Since(start).Seconds()
 	b.logf("%s: %d files, %d dirs, %s payload, %s tar in %.1f s", kind, gen.Files, gen.Dirs,
 		units.BytesSize(float64(gen.Payload)), units.BytesSize(float64(gen.TarBytes)), res.GenSeconds)
+	if !b.settled {
+		b.settled = true
+		if wait := b.cfg.settle - time.Since(b.started); wait > 0 {
+			b.logf("waiting %.0f s before the first timed run (--settle)", wait.Seconds())
+			time.Sleep(wait)
+		}
+	}
 	res.LoadBefore = loadAvg()
 
 	winImport := func(i int) ([]string, error) {
