@@ -265,3 +265,48 @@ func TestHardLinkToSinkFile(t *testing.T) {
 		}
 	}
 }
+
+// TestImportOutOfSpace: an import that runs out of space in the middle
+// of its large files (written by the sink) fails with ENOSPC naming the
+// layer, and leaves the store as it was: no layer, no staging debris.
+func TestImportOutOfSpace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=6m"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/a.txt", []byte("kept")))
+	if _, err := s.Import(context.Background(), "before", nil, bytes.NewReader(small)); err != nil {
+		t.Fatal(err)
+	}
+	in := layertest.Tar(layertest.Dir("Files"),
+		layertest.File("Files/one.bin", layertest.Bytes(1, 3<<20+5)),
+		layertest.File("Files/two.bin", layertest.Bytes(2, 5<<20)),
+		layertest.File("Files/three.bin", layertest.Bytes(3, 100000)))
+	_, err = s.Import(context.Background(), "big", nil, bytes.NewReader(in))
+	t.Logf("import into a full file system: %v", err)
+	if !errors.Is(err, unix.ENOSPC) || !strings.Contains(err.Error(), "import big") {
+		t.Fatalf("import into a full file system: %v, want ENOSPC naming the layer", err)
+	}
+	if s.Exists("big") {
+		t.Error("the failed layer exists")
+	}
+	left, _ := os.ReadDir(filepath.Join(dir, stagingDir))
+	if len(left) != 0 {
+		t.Errorf("%d staging directories left", len(left))
+	}
+	if got := exportAll(t, s, "before"); !bytes.Equal(got, small) {
+		t.Error("the layer imported before changed")
+	}
+	// The space is back: a layer that fits imports.
+	if _, err := s.Import(context.Background(), "after", nil, bytes.NewReader(small)); err != nil {
+		t.Fatalf("import after the failure: %v", err)
+	}
+}
