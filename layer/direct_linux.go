@@ -45,9 +45,21 @@ type fileSink struct {
 	files   sync.WaitGroup // files not yet closed
 	started bool
 
+	// Files under sinkMin bytes are created and written, in the order
+	// they come, by one goroutine of their own (one, so that creating
+	// files does not contend for the directories' locks).
+	small        chan *smallFile
+	smallFree    chan *[]byte
+	smallMade    int
+	smallStarted bool
+	smallDone    sync.WaitGroup
+
 	mu  sync.Mutex
 	err error
 }
+
+// smallBufs is how many small files can wait for their goroutine.
+const smallBufs = 64
 
 type sinkJob struct {
 	f     *sinkFile
@@ -58,7 +70,10 @@ type sinkJob struct {
 }
 
 func newSink() *fileSink {
-	return &fileSink{jobs: make(chan sinkJob, sinkBufs), free: make(chan *[]byte, sinkBufs)}
+	return &fileSink{
+		jobs: make(chan sinkJob, sinkBufs), free: make(chan *[]byte, sinkBufs),
+		small: make(chan *smallFile, smallBufs), smallFree: make(chan *[]byte, smallBufs),
+	}
 }
 
 // alignedBuf returns a buffer of sinkBufSize bytes aligned for O_DIRECT.
@@ -157,7 +172,104 @@ func (s *fileSink) Close() error {
 		s.started = false
 		s.jobs = make(chan sinkJob, sinkBufs)
 	}
+	if s.smallStarted {
+		close(s.small)
+		s.smallDone.Wait()
+		s.smallStarted = false
+		s.small = make(chan *smallFile, smallBufs)
+	}
 	return s.Err()
+}
+
+// Wait waits until every file handed to the sink so far is on disk and
+// closed, and returns the first error.
+func (s *fileSink) Wait() error {
+	s.files.Wait()
+	return s.Err()
+}
+
+// smallFile is a file under sinkMin bytes: its data is kept until Close,
+// then the sink's small-file goroutine creates and writes it.
+type smallFile struct {
+	s    *fileSink
+	path string
+	buf  *[]byte
+	n    int
+}
+
+func (f *smallFile) Write(p []byte) (int, error) {
+	if err := f.s.Err(); err != nil {
+		return 0, err
+	}
+	if f.buf == nil {
+		select {
+		case f.buf = <-f.s.smallFree:
+		default:
+			if f.s.smallMade < smallBufs {
+				f.s.smallMade++
+				b := make([]byte, sinkMin)
+				f.buf = &b
+			} else {
+				f.buf = <-f.s.smallFree
+			}
+		}
+	}
+	if f.n+len(p) > len(*f.buf) {
+		return 0, &os.PathError{Op: "write", Path: f.path, Err: errors.New("more data than its stream header said")}
+	}
+	f.n += copy((*f.buf)[f.n:], p)
+	return len(p), nil
+}
+
+// WriteAt and Truncate are for sparse files, which are not small files.
+func (f *smallFile) WriteAt(p []byte, off int64) (int, error) {
+	return 0, &os.PathError{Op: "write", Path: f.path, Err: errors.ErrUnsupported}
+}
+
+func (f *smallFile) Truncate(size int64) error {
+	return &os.PathError{Op: "truncate", Path: f.path, Err: errors.ErrUnsupported}
+}
+
+// Close hands the file to the small-file goroutine.
+func (f *smallFile) Close() error {
+	s := f.s
+	if !s.smallStarted {
+		s.smallStarted = true
+		s.smallDone.Add(1)
+		go s.writeSmall()
+	}
+	s.small <- f
+	return nil
+}
+
+func (s *fileSink) writeSmall() {
+	defer s.smallDone.Done()
+	for f := range s.small {
+		var data []byte
+		if f.buf != nil {
+			data = (*f.buf)[:f.n]
+		}
+		if err := writeNew(f.path, data); err != nil {
+			s.fail(err)
+		}
+		if f.buf != nil {
+			s.smallFree <- f.buf
+		}
+		s.files.Done()
+	}
+}
+
+// writeNew creates path exclusively and writes data to it.
+func writeNew(path string, data []byte) error {
+	df, err := createExcl(path)
+	if err != nil {
+		return err
+	}
+	_, err = df.Write(data)
+	if cerr := df.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func pwriteAll(fd int, p []byte, off int64) error {
@@ -195,9 +307,13 @@ type sinkFile struct {
 
 // createData creates the file that will hold size bytes of data.
 func (s *fileSink) createData(path string, size int64) (dataFile, error) {
+	if size < sinkMin {
+		s.files.Add(1)
+		return &smallFile{s: s, path: path}, nil
+	}
 	f, err := createExcl(path)
-	if err != nil || size < sinkMin {
-		return f, err
+	if err != nil {
+		return nil, err
 	}
 	raw := f.(*rawFile)
 	sf := &sinkFile{s: s, fd: raw.fd, path: path}

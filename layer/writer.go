@@ -686,6 +686,12 @@ func (w *Writer) AddLink(name, target string) error {
 		if !w.names.same(st, t) {
 			return w.fail(invalid(n, "hard link to %q, which this layer spells %q", t, w.names.spelling(t)))
 		}
+		if w.sink != nil {
+			// The target may still be waiting to be created.
+			if err := w.sink.Wait(); err != nil {
+				return w.fail(err)
+			}
+		}
 		if err := os.Link(w.path(t), w.path(n)); err != nil {
 			return w.fail(err)
 		}
