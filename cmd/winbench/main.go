@@ -42,7 +42,7 @@ func main() {
 }
 
 func newRootCmd() *cobra.Command {
-	cfg := config{scale: 1, runs: 3, tar: "tar", settle: 35 * time.Second}
+	cfg := config{scale: 1, runs: 3, tar: "tar", settle: time.Minute}
 	var only string
 	root := &cobra.Command{
 		Use:           "winbench",
@@ -65,7 +65,7 @@ func newRootCmd() *cobra.Command {
 	f.IntVar(&cfg.runs, "runs", cfg.runs, "runs of each measured command (the median is reported)")
 	f.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after the timed runs, run one more import and export with a CPU profile each, written to `DIR`/KIND-{import,export}.pprof")
 	f.StringVar(&cfg.tar, "tar", cfg.tar, "the GNU tar `PROGRAM`")
-	f.DurationVar(&cfg.settle, "settle", cfg.settle, "wait until this long after the start before the first timed run: on ext4 without a journal, creating files is several times slower for about 30 s after many files were deleted (say, by the previous benchmark's cleanup), whichever program creates them")
+	f.DurationVar(&cfg.settle, "settle", cfg.settle, "wait until this long after the start before the first timed run: on ext4 without a journal, the inode allocator skips inodes deleted less than 60 s ago (360 s while their inode table block is not yet written back), so creating files right after many were deleted (say, by the previous benchmark's cleanup) is many times slower, whichever program creates them")
 	root.AddCommand(newChildCmd(), newGenCmd())
 	return root
 }
