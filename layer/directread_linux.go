@@ -112,26 +112,32 @@ func (r *aheadReader) send(c aheadChunk) bool {
 	}
 }
 
+// next gives back the current chunk's buffer and takes the next chunk;
+// it returns false once the reader has met its error (io.EOF at the end).
+func (r *aheadReader) next() bool {
+	if r.cur.buf != nil {
+		alignedBufs.Put(r.cur.buf)
+		r.cur.buf = nil
+	}
+	if r.err != nil {
+		return false
+	}
+	c, ok := <-r.ch
+	if !ok {
+		r.err = io.EOF
+		return false
+	}
+	r.cur, r.off = c, 0
+	if c.err != nil {
+		r.err = c.err
+	}
+	return true
+}
+
 func (r *aheadReader) Read(p []byte) (int, error) {
 	for r.cur.buf == nil || r.off == r.cur.n {
-		if r.err != nil {
+		if !r.next() {
 			return 0, r.err
-		}
-		if r.cur.buf != nil {
-			alignedBufs.Put(r.cur.buf)
-			r.cur.buf = nil
-		}
-		c, ok := <-r.ch
-		if !ok {
-			r.err = io.EOF
-			continue
-		}
-		r.cur, r.off = c, 0
-		if c.err != nil {
-			r.err = c.err
-		}
-		if c.buf == nil {
-			continue
 		}
 	}
 	n := copy(p, (*r.cur.buf)[r.off:r.cur.n])
@@ -151,24 +157,11 @@ func (r *aheadReader) WriteTo(w io.Writer) (int64, error) {
 				return total, err
 			}
 		}
-		if r.cur.buf != nil {
-			alignedBufs.Put(r.cur.buf)
-			r.cur.buf = nil
-		}
-		if r.err != nil {
+		if !r.next() {
 			if errors.Is(r.err, io.EOF) {
 				return total, nil
 			}
 			return total, r.err
-		}
-		c, ok := <-r.ch
-		if !ok {
-			r.err = io.EOF
-			continue
-		}
-		r.cur, r.off = c, 0
-		if c.err != nil {
-			r.err = c.err
 		}
 	}
 }
