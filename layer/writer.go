@@ -30,8 +30,11 @@ import (
 // before anything is written (safe names, no duplicates — also none that
 // differ only in case —, nothing beneath a symlink, junction or file, no
 // whiteout of an entry of this layer); errors wrap [ErrInvalidEntry] and
-// name the entry. After an error the Writer refuses further calls; call
-// Abort. A Writer is not safe for concurrent use.
+// name the entry. File data is written out beside the caller (see
+// fileSink), so an I/O error writing a file (say ENOSPC) may be reported
+// by a later call or by Close, naming the file. After an error the Writer
+// refuses further calls; call Abort. A Writer is not safe for concurrent
+// use.
 type Writer struct {
 	s       *Store
 	id      string
