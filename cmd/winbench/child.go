@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/winlayer/winlayer/internal/nocache"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -102,7 +103,10 @@ func childImport(ctx context.Context, store, id, tarPath string) (int64, error) 
 }
 
 // childExport is the measured export: layer.Open, Store.Export and a copy
-// of the stream to the file out (not synced, as GNU tar does not sync).
+// of the stream to the file out with nocache.Copy, as "winlayer export -o
+// out" does (not synced, as GNU tar does not sync;
+// the Writer starts writeback as it goes and leaves at most a few chunks
+// unwritten).
 func childExport(ctx context.Context, store, id, out string) (int64, error) {
 	s, err := layer.Open(store)
 	if err != nil {
@@ -117,7 +121,7 @@ func childExport(ctx context.Context, store, id, out string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(f, rc)
+	n, err := nocache.Copy(f, rc)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

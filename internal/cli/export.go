@@ -1,13 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/internal/nocache"
 )
 
 func newExportCmd(o *options) *cobra.Command {
@@ -17,11 +18,15 @@ func newExportCmd(o *options) *cobra.Command {
 		Short: "Write a layer's tar to standard output",
 		Long: `export writes the layer tar of layer ID. For a layer that was imported, these
 are the very bytes that were imported (the same sha256, i.e. the same DiffID);
-each file's content is checked against the CRC recorded at import.`,
+each file's content is checked against the CRC recorded at import.
+
+When the output is a regular file (-o, or standard output redirected to a
+file), it is written back to disk as export goes and dropped from the page
+cache, so exporting a large layer does not evict what other programs cache.`,
 		Example: `  winlayer export base > base.tar
   winlayer export base | sha256sum`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			s, err := o.openStore()
 			if err != nil {
 				return err
@@ -32,7 +37,11 @@ each file's content is checked against the CRC recorded at import.`,
 				if err != nil {
 					return err
 				}
-				defer f.Close()
+				defer func() {
+					if cerr := f.Close(); err == nil && cerr != nil {
+						err = fmt.Errorf("export %s: %w", args[0], cerr)
+					}
+				}()
 				out = f
 			} else if isTerminal(o.stdout) {
 				return usageError{errors.New("refusing to write a tar to a terminal: redirect standard output or use -o")}
@@ -42,11 +51,10 @@ each file's content is checked against the CRC recorded at import.`,
 				return err
 			}
 			defer rc.Close()
-			bw := bufio.NewWriterSize(out, 1<<20)
-			if _, err := io.Copy(bw, rc); err != nil {
+			if _, err := nocache.Copy(out, rc); err != nil {
 				return fmt.Errorf("export %s: %w", args[0], err)
 			}
-			return bw.Flush()
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&file, "output", "o", "", "write the tar to this file instead of standard output")
