@@ -322,6 +322,16 @@ func (s *fileSink) createData(path string, size int64) (dataFile, error) {
 		// file is written through the page cache.
 		if setDirect(raw.fd, true) == nil {
 			sf.direct.Store(true)
+			// Allocating the whole file first makes every direct write
+			// an overwrite inside the file's size, which ext4 lets the
+			// workers do side by side (writes that extend a file take
+			// the inode lock exclusively and wait for the device under
+			// it); it also keeps the file contiguous and fails a file
+			// that cannot fit before any of it is written.
+			if err := unix.Fallocate(raw.fd, 0, 0, size); errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+				unix.Close(raw.fd)
+				return nil, &os.PathError{Op: "allocate", Path: path, Err: err}
+			}
 		}
 	}
 	sf.pending.Store(1)
