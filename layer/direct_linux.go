@@ -2,6 +2,7 @@ package layer
 
 import (
 	"errors"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -219,6 +220,36 @@ func (f *smallFile) Write(p []byte) (int, error) {
 	}
 	f.n += copy((*f.buf)[f.n:], p)
 	return len(p), nil
+}
+
+// readFromN reads up to n bytes from r into the file's buffers, handing
+// each full buffer to the sink as Write does.
+func (f *sinkFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
+	var total int64
+	for total < n {
+		if err := f.s.Err(); err != nil {
+			return total, true, err
+		}
+		if f.buf == nil {
+			f.buf = f.s.getBuf()
+		}
+		room := (*f.buf)[f.n:]
+		if rest := n - total; int64(len(room)) > rest {
+			room = room[:rest]
+		}
+		m, err := r.Read(room)
+		f.n += m
+		total += int64(m)
+		if f.n == sinkBufSize {
+			f.s.submit(sinkJob{f: f, buf: f.buf, n: f.n, off: f.off})
+			f.off += int64(f.n)
+			f.buf, f.n = nil, 0
+		}
+		if err != nil {
+			return total, false, err
+		}
+	}
+	return total, false, nil
 }
 
 // WriteAt and Truncate are for sparse files, which are not small files.

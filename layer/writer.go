@@ -361,6 +361,68 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return total, nil
 }
 
+// bufferedData is a data file that reads its data straight into the
+// buffers it writes from (the sink's files on Linux), saving the copy
+// Write makes.
+type bufferedData interface {
+	// readFromN reads at most n bytes from r, stopping at r's first
+	// error, which it returns (io.EOF included). failed reports whether
+	// the error is the file's own (a write), not r's.
+	readFromN(r io.Reader, n int64) (read int64, failed bool, err error)
+}
+
+// ReadFrom writes what r holds, up to its EOF, as Write would. The data
+// of a regular file is read straight into the buffers the file is
+// written from. Errors of r are returned as they are and leave the
+// Writer usable; what the Writer meets fails it, as in Write.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	var buf []byte
+	for {
+		if err := w.check(); err != nil {
+			return total, err
+		}
+		cs := &w.cs
+		if bd, ok := cs.f.(bufferedData); ok && w.cur != nil && cs.phase == phPayload &&
+			cs.h.ID == backupstream.StreamData && cs.bcd == nil && cs.left > 0 {
+			n, failed, err := bd.readFromN(r, cs.left)
+			total += n
+			cs.left -= n
+			if failed {
+				return total, w.fail(err)
+			}
+			if cs.left == 0 {
+				if err := w.endStream(); err != nil {
+					return total, w.fail(err)
+				}
+			}
+			if err == io.EOF {
+				return total, nil
+			}
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		if buf == nil {
+			buf = make([]byte, 32<<10)
+		}
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 func utf16ToString(u []uint16) string {
 	for i, v := range u {
 		if v == 0 {
