@@ -202,54 +202,54 @@ func (f *smallFile) Write(p []byte) (int, error) {
 	if err := f.s.Err(); err != nil {
 		return 0, err
 	}
-	if f.buf == nil {
-		select {
-		case f.buf = <-f.s.smallFree:
-		default:
-			if f.s.smallMade < smallBufs {
-				f.s.smallMade++
-				b := make([]byte, sinkMin)
-				f.buf = &b
-			} else {
-				f.buf = <-f.s.smallFree
-			}
-		}
-	}
+	f.getBuf()
 	if f.n+len(p) > len(*f.buf) {
-		return 0, &os.PathError{Op: "write", Path: f.path, Err: errors.New("more data than its stream header said")}
+		return 0, f.tooLong()
 	}
 	f.n += copy((*f.buf)[f.n:], p)
 	return len(p), nil
 }
 
-// readFromN reads up to n bytes from r into the file's buffers, handing
-// each full buffer to the sink as Write does.
-func (f *sinkFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
+// readFromN reads up to n bytes from r straight into the file's buffer.
+func (f *smallFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
+	if err := f.s.Err(); err != nil {
+		return 0, true, err
+	}
+	f.getBuf()
+	if int64(f.n)+n > int64(len(*f.buf)) {
+		return 0, true, f.tooLong()
+	}
 	var total int64
 	for total < n {
-		if err := f.s.Err(); err != nil {
-			return total, true, err
-		}
-		if f.buf == nil {
-			f.buf = f.s.getBuf()
-		}
-		room := (*f.buf)[f.n:]
-		if rest := n - total; int64(len(room)) > rest {
-			room = room[:rest]
-		}
-		m, err := r.Read(room)
+		m, err := r.Read((*f.buf)[f.n : f.n+int(n-total)])
 		f.n += m
 		total += int64(m)
-		if f.n == sinkBufSize {
-			f.s.submit(sinkJob{f: f, buf: f.buf, n: f.n, off: f.off})
-			f.off += int64(f.n)
-			f.buf, f.n = nil, 0
-		}
 		if err != nil {
 			return total, false, err
 		}
 	}
 	return total, false, nil
+}
+
+func (f *smallFile) getBuf() {
+	if f.buf != nil {
+		return
+	}
+	select {
+	case f.buf = <-f.s.smallFree:
+	default:
+		if f.s.smallMade < smallBufs {
+			f.s.smallMade++
+			b := make([]byte, sinkMin)
+			f.buf = &b
+		} else {
+			f.buf = <-f.s.smallFree
+		}
+	}
+}
+
+func (f *smallFile) tooLong() error {
+	return &os.PathError{Op: "write", Path: f.path, Err: errors.New("more data than its stream header said")}
 }
 
 // WriteAt and Truncate are for sparse files, which are not small files.
@@ -389,6 +389,36 @@ func (f *sinkFile) Write(p []byte) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// readFromN reads up to n bytes from r into the file's buffers, handing
+// each full buffer to the sink as Write does.
+func (f *sinkFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
+	var total int64
+	for total < n {
+		if err := f.s.Err(); err != nil {
+			return total, true, err
+		}
+		if f.buf == nil {
+			f.buf = f.s.getBuf()
+		}
+		room := (*f.buf)[f.n:]
+		if rest := n - total; int64(len(room)) > rest {
+			room = room[:rest]
+		}
+		m, err := r.Read(room)
+		f.n += m
+		total += int64(m)
+		if f.n == sinkBufSize {
+			f.s.submit(sinkJob{f: f, buf: f.buf, n: f.n, off: f.off})
+			f.off += int64(f.n)
+			f.buf, f.n = nil, 0
+		}
+		if err != nil {
+			return total, false, err
+		}
+	}
+	return total, false, nil
 }
 
 // WriteAt and Truncate are for sparse files, which do not go through the
