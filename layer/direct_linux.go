@@ -297,9 +297,6 @@ func writeNew(path string, data []byte) error {
 		return err
 	}
 	_, err = df.Write(data)
-	if r, ok := df.(*rawFile); ok {
-		startWriteback(r.fd)
-	}
 	if cerr := df.Close(); err == nil {
 		err = cerr
 	}
@@ -311,6 +308,8 @@ func writeNew(path string, data []byte) error {
 // the import and in one go; started here, the writing overlaps the rest
 // of the import and the syncfs only waits for what is still in flight.
 // Advice only: an error changes nothing but when the data is written.
+// Small files are left to syncfs: a call per file of a few KiB costs
+// more than it moves (100,000 files of 0.1–4 KiB took twice as long).
 func startWriteback(fd int) {
 	_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
