@@ -111,14 +111,7 @@ func TestWriterBuiltExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter("built", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, w := newStoreWriter(t, "built")
 	replay(t, w, recs)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

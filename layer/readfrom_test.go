@@ -12,6 +12,21 @@ import (
 	"github.com/winlayer/winlayer/backupstream"
 )
 
+// newStoreWriter opens a store in a new temporary directory and a Writer
+// of layer id in it.
+func newStoreWriter(t *testing.T, id string) (*Store, *Writer) {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, w
+}
+
 // fileStream is the backup stream of a file with data of size bytes and
 // one alternate data stream, and the data alone.
 func fileStream(t *testing.T, size int, seed byte) (stream, data []byte) {
@@ -79,14 +94,7 @@ func TestWriterReadFrom(t *testing.T) {
 	}
 	var want []byte
 	for _, m := range modes {
-		s, err := Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := s.NewWriter("l", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, w := newStoreWriter(t, "l")
 		datas := map[string][]byte{}
 		for i, size := range sizes {
 			name := fmt.Sprintf("Files\\f%d", i)
@@ -120,14 +128,7 @@ func TestWriterReadFrom(t *testing.T) {
 // TestWriterReadFromSourceError: an error of the source comes back from
 // ReadFrom as it is, mid-data.
 func TestWriterReadFromSourceError(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := s.NewWriter("l", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, w := newStoreWriter(t, "l")
 	defer w.Abort()
 	stream, _ := fileStream(t, 2<<20, 1)
 	if err := w.Add("Files\\big", &backupstream.FileBasicInfo{FileAttributes: backupstream.AttrArchive}); err != nil {
