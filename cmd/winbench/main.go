@@ -42,7 +42,7 @@ func main() {
 }
 
 func newRootCmd() *cobra.Command {
-	cfg := config{scale: 1, runs: 3, tar: "tar", settle: time.Minute}
+	cfg := config{scale: 1, runs: 4, warmup: 1, tar: "tar", settle: time.Minute}
 	var only string
 	root := &cobra.Command{
 		Use:           "winbench",
@@ -62,7 +62,8 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&only, "only", strings.Join(Kinds, ","), "comma-separated `KINDS` of layer to run")
 	f.StringVar(&cfg.jsonPath, "json", "", "also write the raw results to `FILE`")
 	f.BoolVar(&cfg.keep, "keep", false, "keep the work directory's contents")
-	f.IntVar(&cfg.runs, "runs", cfg.runs, "runs of each measured command (the median is reported)")
+	f.IntVar(&cfg.runs, "runs", cfg.runs, "runs of each measured command (the median is reported); an even number lets winlayer and GNU tar go first equally often")
+	f.IntVar(&cfg.warmup, "warmup", cfg.warmup, "untimed pairs of runs before the timed ones: on a virtual machine that hands free memory back to the host, the first program to fill the page cache after a quiet spell pays for the host to back it again")
 	f.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after the timed runs, run one more import and export with a CPU profile each, written to `DIR`/KIND-{import,export}.pprof")
 	f.StringVar(&cfg.tar, "tar", cfg.tar, "the GNU tar `PROGRAM`")
 	f.DurationVar(&cfg.settle, "settle", cfg.settle, "wait until this long after the start before the first timed run: on ext4 without a journal, the inode allocator skips inodes deleted less than 60 s ago (360 s while their inode table block is not yet written back), so creating files right after many were deleted (say, by the previous benchmark's cleanup) is many times slower, whichever program creates them")

@@ -32,6 +32,7 @@ type config struct {
 	jsonPath   string        // raw results ("" for none)
 	keep       bool          // keep the work directory's contents
 	runs       int           // runs per measured command
+	warmup     int           // untimed pairs before the timed runs
 	cpuprofile string        // directory for CPU profiles ("" for none)
 	tar        string        // GNU tar
 	settle     time.Duration // wait before the first timed run, counted from the start
@@ -44,6 +45,7 @@ type report struct {
 	Machine machine       `json:"machine"`
 	Scale   float64       `json:"scale"`
 	Runs    int           `json:"runs"`
+	Warmup  int           `json:"warmup"`
 	Dir     string        `json:"dir"`
 	Layers  []layerResult `json:"layers"`
 	// ParentPeakRSSKiB is winbench's own peak RSS at the end: on Linux
@@ -155,7 +157,7 @@ func run(ctx context.Context, cfg config) (err error) {
 			cleanup()
 		}
 	}()
-	b.rep = report{Machine: machineFacts(cfg.tar, dir), Scale: cfg.scale, Runs: cfg.runs, Dir: dir}
+	b.rep = report{Machine: machineFacts(cfg.tar, dir), Scale: cfg.scale, Runs: cfg.runs, Warmup: cfg.warmup, Dir: dir}
 	b.logf("%s", b.rep.Machine)
 	b.logf("work dir %s", dir)
 	if b.st, err = layer.Open(b.store); err != nil {
@@ -191,6 +193,9 @@ func checkConfig(cfg *config) error {
 	}
 	if cfg.runs < 1 {
 		return fmt.Errorf("--runs %d: must be at least 1", cfg.runs)
+	}
+	if cfg.warmup < 0 {
+		return fmt.Errorf("--warmup %d: must be 0 or more", cfg.warmup)
 	}
 	var kinds []string
 	for _, k := range cfg.only {
@@ -378,7 +383,7 @@ func (b *bench) layer(kind string) (layerResult, error) {
 	}
 
 	if b.cfg.cpuprofile != "" {
-		i := b.cfg.runs // one more run
+		i := b.cfg.runs + b.cfg.warmup // one more run
 		if err := b.profile(kind, winImport, winExport, i, &res); err != nil {
 			return res, err
 		}
@@ -386,8 +391,35 @@ func (b *bench) layer(kind string) (layerResult, error) {
 	return res, nil
 }
 
-// pairs runs wl and gt cfg.runs times each, alternating which goes first.
+// pairs runs wl and gt cfg.runs times each, alternating which goes first,
+// after cfg.warmup untimed pairs (their results are logged, not kept).
+//
+// The warm-up is there for this reason: after a quiet spell (--settle), a
+// virtual machine whose balloon reports free memory to the host gets the
+// memory back only as it is touched, a hypervisor fault per page, which
+// costs whichever program fills the page cache first several seconds per
+// GiB, and those after it far less; without a warm-up that cost lands on
+// the first timed run, that is on winlayer.
 func (b *bench) pairs(kind string, wl, gt step) error {
+	for w := range b.cfg.warmup {
+		i := b.cfg.runs + w
+		steps := []step{gt, wl}
+		if w%2 == 1 {
+			steps[0], steps[1] = steps[1], steps[0]
+		}
+		for _, s := range steps {
+			argv, err := s.argv(i)
+			if err != nil {
+				return err
+			}
+			r, err := measure(argv, s.child)
+			if err != nil {
+				return fmt.Errorf("%s (warm-up): %w", s.name, err)
+			}
+			b.logf("%s: warm-up %d/%d: %-16s %7.3f s (cpu %.3f s, not counted)", kind, w+1, b.cfg.warmup,
+				s.name, r.Seconds, r.UserSeconds+r.SysSeconds)
+		}
+	}
 	for i := range b.cfg.runs {
 		steps := []step{wl, gt}
 		if i%2 == 1 {
@@ -632,12 +664,12 @@ func printReport(w io.Writer, rep *report) {
 			l.Export.CPUSeconds, l.Create.CPUSeconds)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Median of %d runs each, winlayer and GNU tar alternating which goes first; sync(2) before every run, page cache not dropped. "+
+	fmt.Fprintf(w, "Median of %d runs each, after %d untimed pair(s), winlayer and GNU tar alternating which goes first; sync(2) before every run, page cache not dropped. "+
 		"winlayer s: the library call (layer.Open + Import, or Export copied to a file) in a child process; GNU tar s: the tar process's wall time "+
 		"(tar --warning=no-unknown-keyword -xf, tar -cf). Files: regular files, Hives/System_Delta included. Ratio: winlayer / GNU tar. \"+ sync\": plus the sync(2) right after the run "+
 		"(winlayer's import is durable when it returns, tar's is not). Every run writes a layer or tree of its own; nothing is "+
 		"deleted before the end (on ext4 without a journal, creating files right after a big deletion is many times slower). Peak RSS: the process's own VmHWM; ru_maxrss also counts winbench's "+
-		"own peak (%s MiB) inherited through vfork. Exports were checked equal (sha256) to their input.\n", rep.Runs, rss(rep.ParentPeakRSSKiB))
+		"own peak (%s MiB) inherited through vfork. Exports were checked equal (sha256) to their input.\n", rep.Runs, rep.Warmup, rss(rep.ParentPeakRSSKiB))
 	var loads []string
 	for _, l := range rep.Layers {
 		if l.LoadBefore != "" {
