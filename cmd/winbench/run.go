@@ -306,6 +306,19 @@ type step struct {
 	child bool
 }
 
+// run runs run i of s and measures it.
+func (s step) run(i int) (runResult, error) {
+	argv, err := s.argv(i)
+	if err != nil {
+		return runResult{}, err
+	}
+	r, err := measure(argv, s.child)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return r, nil
+}
+
 // layer generates the tar of kind and measures it.
 func (b *bench) layer(kind string) (layerResult, error) {
 	var res layerResult
@@ -401,38 +414,29 @@ func (b *bench) layer(kind string) (layerResult, error) {
 // GiB, and those after it far less; without a warm-up that cost lands on
 // the first timed run, that is on winlayer.
 func (b *bench) pairs(kind string, wl, gt step) error {
-	for w := range b.cfg.warmup {
-		i := b.cfg.runs + w
-		steps := []step{gt, wl}
-		if w%2 == 1 {
-			steps[0], steps[1] = steps[1], steps[0]
+	// Pair n runs a before c when n is even; the warm-up pairs start with
+	// GNU tar, the timed ones with winlayer.
+	order := func(n int, a, c step) []step {
+		if n%2 == 1 {
+			return []step{c, a}
 		}
-		for _, s := range steps {
-			argv, err := s.argv(i)
+		return []step{a, c}
+	}
+	for w := range b.cfg.warmup {
+		for _, s := range order(w, gt, wl) {
+			r, err := s.run(b.cfg.runs + w)
 			if err != nil {
-				return err
-			}
-			r, err := measure(argv, s.child)
-			if err != nil {
-				return fmt.Errorf("%s (warm-up): %w", s.name, err)
+				return fmt.Errorf("warm-up: %w", err)
 			}
 			b.logf("%s: warm-up %d/%d: %-16s %7.3f s (cpu %.3f s, not counted)", kind, w+1, b.cfg.warmup,
 				s.name, r.Seconds, r.UserSeconds+r.SysSeconds)
 		}
 	}
 	for i := range b.cfg.runs {
-		steps := []step{wl, gt}
-		if i%2 == 1 {
-			steps[0], steps[1] = steps[1], steps[0]
-		}
-		for j, s := range steps {
-			argv, err := s.argv(i)
+		for j, s := range order(i, wl, gt) {
+			r, err := s.run(i)
 			if err != nil {
 				return err
-			}
-			r, err := measure(argv, s.child)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
 			}
 			r.First = j == 0
 			s.op.Runs = append(s.op.Runs, r)
