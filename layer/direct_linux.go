@@ -221,7 +221,8 @@ func (f *smallFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
 	}
 	var total int64
 	for total < n {
-		m, err := r.Read((*f.buf)[f.n : f.n+int(n-total)])
+		faultPoint("writer:read-data")
+		m, err := r.Read((*f.buf)[f.n : f.n+faultChunk(int(n-total))])
 		f.n += m
 		total += int64(m)
 		if err != nil {
@@ -417,7 +418,8 @@ func (f *sinkFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
 		if rest := n - total; int64(len(room)) > rest {
 			room = room[:rest]
 		}
-		m, err := r.Read(room)
+		faultPoint("writer:read-data")
+		m, err := r.Read(room[:faultChunk(len(room))])
 		f.n += m
 		total += int64(m)
 		if f.n == sinkBufSize {

@@ -34,3 +34,13 @@ func faultPoint(where string) {
 		killSelf()
 	}
 }
+
+// faultChunk bounds one read of file data while fault injection is on, so
+// that a large file's data passes several fault points, as it does through
+// Write's 32 KiB copies; otherwise it returns n.
+func faultChunk(n int) int {
+	if faultAt == 0 && !faultTrace {
+		return n
+	}
+	return min(n, 32<<10)
+}
