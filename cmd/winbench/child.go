@@ -104,9 +104,8 @@ func childImport(ctx context.Context, store, id, tarPath string) (int64, error) 
 
 // childExport is the measured export: layer.Open, Store.Export and a copy
 // of the stream to the file out with nocache.Copy, as "winlayer export -o
-// out" does (not synced, as GNU tar does not sync;
-// the Writer starts writeback as it goes and leaves at most a few chunks
-// unwritten).
+// out" does. The file is not synced, as GNU tar does not sync; the copy
+// starts writeback as it goes and leaves at most a few chunks unwritten.
 func childExport(ctx context.Context, store, id, out string) (int64, error) {
 	s, err := layer.Open(store)
 	if err != nil {

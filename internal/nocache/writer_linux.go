@@ -14,7 +14,13 @@ func (w *Writer) setup() {
 	if err != nil || !fi.Mode().IsRegular() {
 		return
 	}
-	off, err := w.f.Seek(0, io.SeekCurrent)
+	// With O_APPEND (a shell's >>), every write lands at the end whatever
+	// the offset says, so the end is where this Writer starts.
+	whence := io.SeekCurrent
+	if fl, err := unix.FcntlInt(w.f.Fd(), unix.F_GETFL, 0); err == nil && fl&unix.O_APPEND != 0 {
+		whence = io.SeekEnd
+	}
+	off, err := w.f.Seek(0, whence)
 	if err != nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package nocache
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,5 +60,36 @@ func TestWriterKeepsCacheSmall(t *testing.T) {
 	}
 	if most == 0 {
 		t.Fatal("no page was ever cached: cachestat does not see this file")
+	}
+}
+
+// TestWriterAppend: on a file opened with O_APPEND (a shell's >>), the
+// Writer's chunks start at the end of what the file held, where the
+// writes land.
+func TestWriterAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	prefix := pattern(12345, 5)
+	if err := os.WriteFile(path, prefix, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := NewWriter(f)
+	if !w.on || w.base != int64(len(prefix)) {
+		t.Fatalf("Writer on %v, starting at %d; want on, at %d", w.on, w.base, len(prefix))
+	}
+	src := pattern(2*chunk+7, 6)
+	if _, err := w.Write(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, append(prefix, src...)) {
+		t.Fatalf("file has %d bytes (want %d) or different content (%v)", len(got), len(prefix)+len(src), err)
 	}
 }
