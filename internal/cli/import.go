@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
-	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -16,6 +15,7 @@ import (
 func newImportCmd(o *options) *cobra.Command {
 	var parents []string
 	var file string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "import [--parent ID]... ID < layer.tar",
 		Short: "Import a Windows layer tar into the store",
@@ -35,8 +35,12 @@ orphan alternate data streams are refused with an error naming the entry.
 The import is atomic: on error or interruption the store is unchanged.
 
 Prints the layer's size: the sum of its regular files' sizes (what Docker's
-ApplyDiff returns), then its DiffID on standard error.`,
+ApplyDiff returns), then its DiffID on standard error; with --json, one JSON
+object on standard output instead. On a terminal, progress goes to standard
+error: bytes read and the rate, and the total and percentage when the input's
+size is known (-f FILE, or standard input redirected from a file).`,
 		Example: `  winlayer --store /tmp/s import base < base.tar
+  winlayer --store /tmp/s import --json -f base.tar base
   winlayer --store /tmp/s import --parent base app < app.tar.gz`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,7 +65,7 @@ ApplyDiff returns), then its DiffID on standard error.`,
 				in = f
 			}
 			cr := &countReader{r: in}
-			stop := startProgress(o, cr, "import "+args[0])
+			stop := startProgress(o, cr, in, "import "+args[0])
 			r, err := maybeGunzip(bufio.NewReaderSize(cr, 1<<20))
 			if err != nil {
 				stop()
@@ -72,6 +76,9 @@ ApplyDiff returns), then its DiffID on standard error.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return printImportJSON(o, s, args[0], size)
+			}
 			fmt.Fprintln(o.stdout, size)
 			if m, err := s.Meta(args[0]); err == nil {
 				fmt.Fprintf(o.stderr, "imported %s: %s in files, tar %s, diff id %s\n", args[0],
@@ -81,6 +88,7 @@ ApplyDiff returns), then its DiffID on standard error.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&parents, "parent", nil, "parent layer ID, nearest first (repeatable)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the imported layer as JSON (id, size, diff_id, tar_size, parents) instead of the text lines")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the tar from this file instead of standard input")
 	return cmd
 }
@@ -105,32 +113,14 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// startProgress prints the bytes read so far every half second on
-// standard error when it is a terminal; the returned function stops it.
-func startProgress(o *options, c *countReader, what string) func() {
+// startProgress shows, on standard error when it is a terminal, how much
+// of in has been read (of its size when known); the returned function
+// stops it.
+func startProgress(o *options, c *countReader, in io.Reader, what string) func() {
 	if !isTerminal(o.stderr) {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		start := time.Now()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(o.stderr, "\r\033[K")
-				return
-			case <-t.C:
-				n := c.n.Load()
-				rate := float64(n) / time.Since(start).Seconds()
-				fmt.Fprintf(o.stderr, "\r\033[K%s: %s read (%s/s)", what, units.HumanSize(float64(n)), units.HumanSize(rate))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return runProgress(o.stderr, c, inputSize(in), what)
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.

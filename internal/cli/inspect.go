@@ -26,8 +26,12 @@ files, directories, links, reparse points and whiteouts it holds.
 With PATH it shows that entry as Windows sees it: attributes, the four times,
 the security descriptor as SDDL (owner first), alternate data streams, EAs,
 the reparse target of a symlink or junction, the target of a hard link.
-PATH is a layer path ("Files/Windows/win.ini"); a path without a root
-("Windows/win.ini", "C:\Windows\win.ini") is looked up under Files/.`,
+PATH is a layer path as in the tar ("Files/Windows/win.ini",
+"Hives/System_Delta"), or a path under Files/: a relative one
+("Windows/win.ini") or a Windows one, with backslashes or a drive letter
+("C:\Windows\win.ini" is Files/Windows/win.ini, so "C:\Files\x" is
+Files/Files/x). A hard link shows its target's metadata; a time that is
+zero in the layer shows as "not set".`,
 		Example: `  winlayer inspect base
   winlayer inspect base 'C:\Windows\System32\cmd.exe'
   winlayer inspect --json base Files/hello.txt`,
@@ -95,23 +99,6 @@ func inspectLayer(w io.Writer, s *layer.Store, id string, asJSON bool) error {
 	return nil
 }
 
-// layerPath turns a user's path into a layer path: Windows separators and
-// a drive letter are accepted; a path outside the three roots is looked up
-// under Files.
-func layerPath(p string) string {
-	p = strings.ReplaceAll(p, `\`, "/")
-	if len(p) >= 2 && p[1] == ':' {
-		p = p[2:]
-	}
-	p = strings.Trim(p, "/")
-	for _, root := range []string{"Files", "Hives", "UtilityVM"} {
-		if p == root || strings.HasPrefix(p, root+"/") {
-			return p
-		}
-	}
-	return "Files/" + p
-}
-
 type entryView struct {
 	Name       string   `json:"name"`
 	Kind       string   `json:"kind"`
@@ -128,7 +115,12 @@ type entryView struct {
 	EAs        []string `json:"extended_attributes,omitempty"`
 	Reparse    string   `json:"reparse,omitempty"`
 	LinkTarget string   `json:"hard_link_to,omitempty"`
-	Sparse     int      `json:"sparse_ranges,omitempty"`
+	// LinkLayer is the parent layer that holds the hard link's target
+	// (empty: this layer); LinkMissing is set when no layer of the chain
+	// holds it. The metadata shown for a hard link is its target's.
+	LinkLayer   string `json:"hard_link_layer,omitempty"`
+	LinkMissing bool   `json:"hard_link_target_missing,omitempty"`
+	Sparse      int    `json:"sparse_ranges,omitempty"`
 }
 
 func inspectPath(w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
@@ -136,24 +128,36 @@ func inspectPath(w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	name := layerPath(p)
-	var e *layer.Entry
-	for _, x := range entries {
-		if x.Name == name || strings.EqualFold(x.Name, name) && e == nil {
-			e = x
-		}
-	}
+	name, alt := layerPath(p)
+	e := findEntry(entries, name)
 	if e == nil {
+		if alt != "" && findEntry(entries, alt) != nil {
+			return fmt.Errorf("inspect %s: no entry %q in the layer (%s is a Windows path, under Files/; for the layer path write %s)", id, name, p, alt)
+		}
 		return fmt.Errorf("inspect %s: no entry %q in the layer (it may be in a parent layer)", id, name)
 	}
 	v := entryView{Name: e.Name, Kind: string(e.Kind), Size: e.Size, LinkTarget: e.Link, Sparse: len(e.Sparse)}
+	if e.Kind == layer.KindLink {
+		// A hard link has no metadata of its own: it is the target's.
+		t, inLayer, err := linkTarget(s, id, e.Link, entries, sds)
+		if err != nil {
+			return err
+		}
+		v.LinkLayer = inLayer
+		if t != nil {
+			e, sds = t.entry, t.sds
+			v.Size, v.Sparse = e.Size, len(e.Sparse)
+		} else {
+			v.LinkMissing = true
+		}
+	}
 	if fi := e.BasicInfo(); fi != nil {
 		v.AttrValue = fi.FileAttributes
 		v.Attributes = backupstream.AttributeNames(fi.FileAttributes)
-		v.Created = fi.CreationTime.Time().Format(time.RFC3339Nano)
-		v.Accessed = fi.LastAccessTime.Time().Format(time.RFC3339Nano)
-		v.Written = fi.LastWriteTime.Time().Format(time.RFC3339Nano)
-		v.Changed = fi.ChangeTime.Time().Format(time.RFC3339Nano)
+		v.Created = formatFiletime(fi.CreationTime)
+		v.Accessed = formatFiletime(fi.LastAccessTime)
+		v.Written = formatFiletime(fi.LastWriteTime)
+		v.Changed = formatFiletime(fi.ChangeTime)
 	}
 	if e.SD > 0 {
 		if str, err := sddl.Format(sds[e.SD-1]); err == nil {
@@ -191,11 +195,18 @@ func inspectPath(w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
 		return writeJSON(w, v)
 	}
 	fmt.Fprintf(w, "Name:        %s\nKind:        %s\n", v.Name, v.Kind)
-	if v.Attributes != nil {
-		fmt.Fprintf(w, "Attributes:  %s (0x%x)\nSize:        %d\nCreated:     %s\nAccessed:    %s\nWritten:     %s\nChanged:     %s\n",
-			strings.Join(v.Attributes, " "), v.AttrValue, v.Size, v.Created, v.Accessed, v.Written, v.Changed)
+	if v.Kind == string(layer.KindLink) {
+		fmt.Fprintf(w, "Hard link:   to %s%s\n", v.LinkTarget, linkNote(v))
 	}
-	for _, kv := range [][2]string{{"Owner", v.Owner}, {"SDDL", v.SDDL}, {"Reparse", v.Reparse}, {"Hard link", v.LinkTarget}} {
+	if v.Attributes != nil {
+		attrs := strings.Join(v.Attributes, " ")
+		if attrs == "" {
+			attrs = "none"
+		}
+		fmt.Fprintf(w, "Attributes:  %s (0x%x)\nSize:        %d\nCreated:     %s\nAccessed:    %s\nWritten:     %s\nChanged:     %s\n",
+			attrs, v.AttrValue, v.Size, orNotSet(v.Created), orNotSet(v.Accessed), orNotSet(v.Written), orNotSet(v.Changed))
+	}
+	for _, kv := range [][2]string{{"Owner", v.Owner}, {"SDDL", v.SDDL}, {"Reparse", v.Reparse}} {
 		if kv[1] != "" {
 			fmt.Fprintf(w, "%-12s %s\n", kv[0]+":", kv[1])
 		}

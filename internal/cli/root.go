@@ -64,10 +64,12 @@ byte as Docker and hcsshim do on Windows, but on Linux or any other OS.
 Data goes to standard output; errors and progress go to standard error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("winlayer {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	addStoreFlag(root, o)
 	root.AddCommand(newRecordsCmd(o), newImportCmd(o), newExportCmd(o), newLsCmd(o), newInspectCmd(o),
 		newRmCmd(o), newCleanupCmd(o), newVerifyCmd(o))
+	addStoreFlags(root, o)
 	return root
 }
