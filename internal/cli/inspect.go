@@ -132,7 +132,7 @@ func inspectPath(w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
 	e := findEntry(entries, name)
 	if e == nil {
 		if alt != "" && findEntry(entries, alt) != nil {
-			return fmt.Errorf("inspect %s: no entry %q in the layer (%s is a Windows path, under Files/; for the layer path write %s)", id, name, p, alt)
+			return fmt.Errorf("inspect %s: no entry %q in the layer: %s is a Windows path, and Windows paths are under Files/; the layer path %s exists (write it with forward slashes and no drive letter)", id, name, p, alt)
 		}
 		return fmt.Errorf("inspect %s: no entry %q in the layer (it may be in a parent layer)", id, name)
 	}
