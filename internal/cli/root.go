@@ -61,6 +61,7 @@ func newRootCmd(o *options) *cobra.Command {
 Files/, Hives/ and UtilityVM/ with Windows metadata in PAX records — byte for
 byte as Docker and hcsshim do on Windows, but on Linux or any other OS.
 
+Commands that work on a layer store take --store DIR (see their --help).
 Data goes to standard output; errors and progress go to standard error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
