@@ -49,6 +49,14 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", id, err)
 	}
+	meta, err := readMeta(dir)
+	if err == nil && meta.DiffID == "" {
+		err = fmt.Errorf("%s: no diff id for the tar-split record: %w", metaFile, ErrCorrupt)
+	}
+	if err != nil {
+		ts.Close()
+		return nil, fmt.Errorf("export %s: %w", id, err)
+	}
 	g, err := NewFileGetter(dir)
 	if err != nil {
 		ts.Close()
@@ -65,7 +73,11 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	}
 	return newLazyPipe(func(w io.Writer) error {
 		defer release()
-		if err := assemble(&ctxWriter{ctx: ctx, w: w}, newBinUnpacker(zr), g); err != nil {
+		dw := newDigestWriter(&ctxWriter{ctx: ctx, w: w})
+		if err := assemble(dw, newBinUnpacker(zr), g); err != nil {
+			return fmt.Errorf("export %s: %w", id, err)
+		}
+		if err := dw.check(meta); err != nil {
 			return fmt.Errorf("export %s: %w", id, err)
 		}
 		return nil

@@ -81,7 +81,11 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 		}
 		var next *tar.Header
 		if cfg.strict {
-			skip, verr := checkStrict(hdr)
+			verr := checkSparse(hdr)
+			var skip bool
+			if verr == nil {
+				skip, verr = checkStrict(hdr)
+			}
 			if verr != nil {
 				return total, &EntryError{Op: "validate", Name: hdr.Name, Index: index, Err: verr}
 			}
