@@ -59,7 +59,7 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ra := newReadAhead(r)
+	ra := newReadAhead(ctx, r)
 	defer ra.Close()
 	aw := newAsyncWriter(gz)
 	closed := false
