@@ -60,7 +60,7 @@ ApplyDiff returns), then its DiffID on standard error.`,
 				defer f.Close()
 				in = f
 			}
-			cr := &countReader{r: in}
+			cr := &countReader{r: newCancelReader(cmd.Context(), in)}
 			stop := startProgress(o, cr, "import "+args[0])
 			r, err := maybeGunzip(bufio.NewReaderSize(cr, 1<<20))
 			if err != nil {
