@@ -96,6 +96,8 @@ func sparseTars(size int64) map[string][]byte {
 		"GNU.sparse.size", rs, "GNU.sparse.numblocks", "1", "GNU.sparse.map", "0,512"))
 	m["PAX 0.0"] = layerTar(paxEntry(name, data,
 		"GNU.sparse.size", rs, "GNU.sparse.numblocks", "1", "GNU.sparse.offset", "0", "GNU.sparse.numbytes", "512"))
+	m["PAX 0.1 on a stream"] = layerTar(append(paxEntry(name, []byte("x")), paxEntry(name+":s", data,
+		"GNU.sparse.size", rs, "GNU.sparse.numblocks", "1", "GNU.sparse.map", "0,512")...))
 	// Old GNU: the sparse map (offset, length) at 386, the real size at 483.
 	h := rawHeader(name, 'S', int64(len(data)), true)
 	copy(h[386:], fmt.Sprintf("%011o\x00%011o\x00", 0, len(data)))

@@ -164,7 +164,11 @@ func (c *countingTar) Next() (*tar.Header, error) {
 	if err != nil || !c.strict || hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(hdr.Name, c.file+":") {
 		return hdr, err
 	}
-	if verr := checkStream(hdr); verr != nil {
+	verr := checkSparse(hdr)
+	if verr == nil {
+		verr = checkStream(hdr)
+	}
+	if verr != nil {
 		c.invalid = &EntryError{Op: "validate", Name: hdr.Name, Index: c.index + c.n, Err: verr}
 		return nil, c.invalid
 	}
