@@ -33,6 +33,12 @@ func Import(ctx context.Context, home, id string, parents []string, r io.Reader)
 // appears only when the whole tar was read and written; on any error —
 // including ctx being cancelled — the store is left as it was, and the
 // error names the layer and the entry.
+//
+// Cancelling ctx stops the import within moments wherever it waits, also
+// while r sends nothing; the error then wraps ctx's error. r is read
+// ahead on a goroutine: when Import returns before the end of r, a Read
+// of r that is in progress completes in the background (its bytes are
+// dropped) and r is not read again.
 func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Reader) (int64, error) {
 	w, err := s.NewWriter(id, parents)
 	if err != nil {

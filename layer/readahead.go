@@ -67,7 +67,7 @@ func (r *readAhead) produce(src io.Reader) {
 		if r.stopped() {
 			return
 		}
-		n, err := io.ReadFull(src, blk.b)
+		n, err := r.readFull(src, blk.b)
 		if r.stopped() {
 			// Close returned while the source was being read: read
 			// nothing more, hand nothing on.
@@ -97,6 +97,26 @@ func (r *readAhead) stopped() bool {
 	default:
 		return false
 	}
+}
+
+// readFull is io.ReadFull that stops between reads once Close was
+// called, so that at most one Read of the source outlives Close.
+func (r *readAhead) readFull(src io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		if n > 0 && r.stopped() {
+			return n, nil
+		}
+		m, err := src.Read(b[n:])
+		n += m
+		if err != nil {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Read returns the next bytes of the source, and its error (io.EOF at
