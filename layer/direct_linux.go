@@ -2,6 +2,7 @@ package layer
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -332,6 +333,15 @@ func pwriteAll(fd int, p []byte, off int64) error {
 	return nil
 }
 
+// fallocate is unix.Fallocate (a variable for the tests).
+var fallocate = unix.Fallocate
+
+// allocUnsupported reports whether a fallocate error only says that the
+// file system cannot preallocate (the file is then written without).
+func allocUnsupported(err error) bool {
+	return errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS)
+}
+
 // sinkFile is a data file written through the sink.
 type sinkFile struct {
 	s      *fileSink
@@ -371,9 +381,12 @@ func (s *fileSink) createData(path string, size int64) (dataFile, error) {
 			// the inode lock exclusively and wait for the device under
 			// it); it also keeps the file contiguous and fails a file
 			// that cannot fit before any of it is written.
-			if err := unix.Fallocate(raw.fd, 0, 0, size); errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+			// Any error but "not supported here" is fatal: EFBIG or
+			// EINVAL means the file cannot have that size, and writing
+			// on would only fail later (or fill the disk first).
+			if err := fallocate(raw.fd, 0, 0, size); err != nil && !allocUnsupported(err) {
 				unix.Close(raw.fd)
-				return nil, &os.PathError{Op: "allocate", Path: path, Err: err}
+				return nil, &os.PathError{Op: fmt.Sprintf("allocate %d bytes for", size), Path: path, Err: err}
 			}
 		}
 	}

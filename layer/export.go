@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/winlayer/winlayer/wintar"
 )
@@ -29,9 +30,23 @@ func Export(ctx context.Context, home, id string, parents []string) (io.ReadClos
 // Export streams the layer tar of layer id. A layer imported from a tar
 // is reassembled from its tar-split record and its files: the very bytes
 // that were imported (same sha256, the same DiffID); every payload's CRC
-// is checked on the way. The caller must Close the returned reader; an
-// error while streaming surfaces from Read.
+// is checked on the way, and the whole tar against the DiffID at the end
+// (an error then ends the stream instead of io.EOF). The caller must
+// Close the returned reader; an error while streaming surfaces from Read.
+//
+// Cancelling ctx ends Read and WriteTo (io.Copy) within moments with
+// ctx's error, even when the destination blocks: a Write to it that is
+// in progress is then left to finish in the background, and nothing more
+// is written.
 func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
+	rc, err := s.export(ctx, id)
+	if lp, ok := rc.(*lazyPipe); ok {
+		lp.ctx, lp.id = ctx, id
+	}
+	return rc, err
+}
+
+func (s *Store) export(ctx context.Context, id string) (io.ReadCloser, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
@@ -47,6 +62,14 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 		return s.exportFromIndex(ctx, id)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", id, err)
+	}
+	meta, err := readMeta(dir)
+	if err == nil && meta.DiffID == "" {
+		err = fmt.Errorf("%s: no diff id for the tar-split record: %w", metaFile, ErrCorrupt)
+	}
+	if err != nil {
+		ts.Close()
 		return nil, fmt.Errorf("export %s: %w", id, err)
 	}
 	g, err := NewFileGetter(dir)
@@ -65,7 +88,11 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 	}
 	return newLazyPipe(func(w io.Writer) error {
 		defer release()
-		if err := assemble(&ctxWriter{ctx: ctx, w: w}, newBinUnpacker(zr), g); err != nil {
+		dw := newDigestWriter(&ctxWriter{ctx: ctx, w: w})
+		if err := assemble(dw, newBinUnpacker(zr), g); err != nil {
+			return fmt.Errorf("export %s: %w", id, err)
+		}
+		if err := dw.check(meta); err != nil {
 			return fmt.Errorf("export %s: %w", id, err)
 		}
 		return nil
@@ -75,12 +102,17 @@ func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
 // lazyPipe is the reader an export returns: io.Copy from it (its WriteTo)
 // writes the tar straight into the destination; Read runs the writer on a
 // goroutine behind a pipe. Close before reading everything stops the
-// writer.
+// writer. With a ctx that can be cancelled, WriteTo runs the writer on a
+// goroutine too, so that it can return at cancel while the writer is
+// blocked in the destination's Write.
 type lazyPipe struct {
 	write   func(io.Writer) error
 	release func() // frees the writer's resources when it never runs
 	started bool
 	pr      *io.PipeReader
+	ctx     context.Context // nil: not cancellable
+	id      string
+	stop    func() bool // ends the context.AfterFunc of Read
 }
 
 func newLazyPipe(write func(io.Writer) error, release func()) *lazyPipe {
@@ -94,8 +126,31 @@ func (l *lazyPipe) WriteTo(w io.Writer) (int64, error) {
 	}
 	l.started = true
 	cw := &countWriter{w: w}
-	err := l.write(cw)
-	return cw.n, err
+	if l.ctx == nil || l.ctx.Done() == nil {
+		err := l.write(cw)
+		return cw.n.Load(), err
+	}
+	if err := l.ctx.Err(); err != nil {
+		l.release()
+		return 0, l.cancelled()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- l.write(cw) }()
+	select {
+	case err := <-errc:
+		return cw.n.Load(), err
+	case <-l.ctx.Done():
+		select {
+		case err := <-errc:
+			return cw.n.Load(), err
+		default:
+		}
+		return cw.n.Load(), l.cancelled()
+	}
+}
+
+func (l *lazyPipe) cancelled() error {
+	return fmt.Errorf("export %s: %w", l.id, l.ctx.Err())
 }
 
 func (l *lazyPipe) Read(p []byte) (int, error) {
@@ -103,7 +158,18 @@ func (l *lazyPipe) Read(p []byte) (int, error) {
 		l.started = true
 		pr, pw := io.Pipe()
 		l.pr = pr
-		go func() { pw.CloseWithError(l.write(pw)) }()
+		if l.ctx != nil {
+			// Closing the write half at cancel ends a Read waiting for
+			// data, and the writer's Write waiting for a Read.
+			l.stop = context.AfterFunc(l.ctx, func() { pw.CloseWithError(l.cancelled()) })
+		}
+		go func() {
+			err := l.write(pw)
+			if l.stop != nil {
+				l.stop()
+			}
+			pw.CloseWithError(err)
+		}()
 	}
 	if l.pr == nil {
 		return 0, io.EOF
@@ -114,6 +180,9 @@ func (l *lazyPipe) Read(p []byte) (int, error) {
 // Close stops a stream that is still being written.
 func (l *lazyPipe) Close() error {
 	if l.pr != nil {
+		if l.stop != nil {
+			l.stop()
+		}
 		return l.pr.Close()
 	}
 	if !l.started {
@@ -127,12 +196,12 @@ type onlyReader struct{ io.Reader }
 
 type countWriter struct {
 	w io.Writer
-	n int64
+	n atomic.Int64 // read by WriteTo while a cancelled writer may still write
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 

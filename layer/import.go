@@ -33,12 +33,23 @@ func Import(ctx context.Context, home, id string, parents []string, r io.Reader)
 // appears only when the whole tar was read and written; on any error —
 // including ctx being cancelled — the store is left as it was, and the
 // error names the layer and the entry.
+//
+// Cancelling ctx stops the import within moments wherever it waits, also
+// while r sends nothing; the error then wraps ctx's error. r is read
+// ahead on a goroutine: when Import returns before the end of r, a Read
+// of r that is in progress completes in the background (its bytes are
+// dropped) and r is not read again.
 func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Reader) (int64, error) {
 	w, err := s.NewWriter(id, parents)
 	if err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	size, err := w.importTar(ctx, r)
+	if err == nil {
+		// A cancel that came with the end of the tar still counts: the
+		// commit (syncfs) is the one step that cannot stop midway.
+		err = ctx.Err()
+	}
 	if err != nil {
 		w.Abort()
 		return 0, fmt.Errorf("import %s: %w", id, err)
@@ -59,7 +70,7 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ra := newReadAhead(r)
+	ra := newReadAhead(ctx, r)
 	defer ra.Close()
 	aw := newAsyncWriter(gz)
 	closed := false

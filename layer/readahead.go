@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"hash"
@@ -11,7 +12,12 @@ import (
 // hashes them there (sha256: the layer's DiffID), so that reading and
 // hashing the tar overlap with writing the layer instead of adding to it.
 // At most readAheadBlocks blocks are in memory.
+//
+// Read returns ctx's error as soon as ctx is done, even while the source
+// stalls (a pipe or a network stream that sends nothing more): the import
+// then stops within moments of a cancel, wherever it waits for data.
 type readAhead struct {
+	ctx   context.Context
 	full  chan *raBlock
 	free  chan *raBlock
 	stop  chan struct{}
@@ -33,8 +39,9 @@ const (
 	readAheadBlockSize = 1 << 20
 )
 
-func newReadAhead(src io.Reader) *readAhead {
+func newReadAhead(ctx context.Context, src io.Reader) *readAhead {
 	r := &readAhead{
+		ctx:  ctx,
 		full: make(chan *raBlock, readAheadBlocks),
 		free: make(chan *raBlock, readAheadBlocks),
 		stop: make(chan struct{}),
@@ -57,7 +64,15 @@ func (r *readAhead) produce(src io.Reader) {
 		case <-r.stop:
 			return
 		}
-		n, err := io.ReadFull(src, blk.b)
+		if r.stopped() {
+			return
+		}
+		n, err := r.readFull(src, blk.b)
+		if r.stopped() {
+			// Close returned while the source was being read: read
+			// nothing more, hand nothing on.
+			return
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = io.EOF
 		}
@@ -75,7 +90,37 @@ func (r *readAhead) produce(src io.Reader) {
 	}
 }
 
-// Read returns the next bytes of the source, and its error (io.EOF at the end).
+func (r *readAhead) stopped() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// readFull is io.ReadFull that stops between reads once Close was
+// called, so that at most one Read of the source outlives Close.
+func (r *readAhead) readFull(src io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		if n > 0 && r.stopped() {
+			return n, nil
+		}
+		m, err := src.Read(b[n:])
+		n += m
+		if err != nil {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Read returns the next bytes of the source, and its error (io.EOF at
+// the end), or ctx's error once ctx is done.
 func (r *readAhead) Read(p []byte) (int, error) {
 	for r.cur == nil || r.off == r.cur.n {
 		if r.cur != nil {
@@ -83,22 +128,31 @@ func (r *readAhead) Read(p []byte) (int, error) {
 				return 0, r.cur.err
 			}
 			r.free <- r.cur
+			r.cur = nil
 		}
-		r.cur, r.off = <-r.full, 0
+		if err := r.ctx.Err(); err != nil {
+			return 0, err
+		}
+		select {
+		case r.cur = <-r.full:
+			r.off = 0
+		case <-r.ctx.Done():
+			return 0, r.ctx.Err()
+		}
 	}
 	n := copy(p, r.cur.b[r.off:r.cur.n])
 	r.off += n
 	return n, nil
 }
 
-// Close stops the reading goroutine (the source is not closed).
+// Close stops the reading goroutine (the source is not closed) without
+// waiting for a Read of the source in progress: a stalled source must
+// not hold up the end of an import. That Read completes in the
+// background, and nothing more is read.
 func (r *readAhead) Close() {
-	select {
-	case <-r.stop:
-	default:
+	if !r.stopped() {
 		close(r.stop)
 	}
-	<-r.done
 }
 
 // Sum returns the sha256 and the length of everything read from the

@@ -60,6 +60,8 @@ type Writer struct {
 	err  error
 	done bool
 	sink *fileSink // writes regular files' data beside the import loop
+
+	space spaceBudget // what the streams claim, against the free space
 }
 
 // dataFile is where a file's data goes: *os.File, or on Linux a plain
@@ -116,6 +118,7 @@ func (s *Store) newWriter(id string, parents []string) (*Writer, error) {
 	}
 	w := &Writer{s: s, id: id, parents: parents, stage: stage, sdIndex: map[string]int{}}
 	w.names = newNameSet(stage)
+	w.space.dir = stage
 	fail := func(err error) (*Writer, error) {
 		if w.unlock != nil {
 			w.unlock()
@@ -482,6 +485,9 @@ func (w *Writer) beginStream() error {
 			return invalid(e.Name, "two data streams")
 		}
 		e.Data, e.DataAttr, e.Size = true, cs.h.Attributes, cs.h.Size
+		if err := w.space.claim(e.Name, cs.h.Size); err != nil {
+			return err
+		}
 		if err := w.createData(); err != nil {
 			return err
 		}
@@ -496,8 +502,11 @@ func (w *Writer) beginStream() error {
 		if cs.h.Size > 0 {
 			e.Sparse = append(e.Sparse, [2]int64{cs.h.Offset, cs.h.Size})
 		}
-		if end := cs.h.Offset + cs.h.Size; end > e.Size {
-			e.Size = end
+		if err := w.space.claim(e.Name, cs.h.Size); err != nil {
+			return err
+		}
+		if err := w.growSparse(cs.h.Offset + cs.h.Size); err != nil {
+			return err
 		}
 	case backupstream.StreamSecurity, backupstream.StreamEAData, backupstream.StreamReparseData:
 		if cs.h.Size > wintar.MaxMetadataSize {
@@ -514,6 +523,9 @@ func (w *Writer) beginStream() error {
 			if strings.EqualFold(a.Name, sn) {
 				return invalid(e.Name, "duplicate alternate data stream %q", sn)
 			}
+		}
+		if err := w.space.claim(e.Name+sn, cs.h.Size); err != nil {
+			return err
 		}
 		w.adsN++
 		f, err := os.OpenFile(filepath.Join(w.stage, metaDir, adsDir, fmt.Sprint(w.adsN)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)

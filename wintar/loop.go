@@ -81,7 +81,11 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 		}
 		var next *tar.Header
 		if cfg.strict {
-			skip, verr := checkStrict(hdr)
+			verr := checkSparse(hdr)
+			var skip bool
+			if verr == nil {
+				skip, verr = checkStrict(hdr)
+			}
 			if verr != nil {
 				return total, &EntryError{Op: "validate", Name: hdr.Name, Index: index, Err: verr}
 			}
@@ -160,7 +164,11 @@ func (c *countingTar) Next() (*tar.Header, error) {
 	if err != nil || !c.strict || hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(hdr.Name, c.file+":") {
 		return hdr, err
 	}
-	if verr := checkStream(hdr); verr != nil {
+	verr := checkSparse(hdr)
+	if verr == nil {
+		verr = checkStream(hdr)
+	}
+	if verr != nil {
 		c.invalid = &EntryError{Op: "validate", Name: hdr.Name, Index: c.index + c.n, Err: verr}
 		return nil, c.invalid
 	}

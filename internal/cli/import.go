@@ -64,7 +64,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 				defer f.Close()
 				in = f
 			}
-			cr := &countReader{r: in}
+			cr := &countReader{r: newCancelReader(cmd.Context(), in)}
 			stop := startProgress(o, cr, in, "import "+args[0])
 			r, err := maybeGunzip(bufio.NewReaderSize(cr, 1<<20))
 			if err != nil {
