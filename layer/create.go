@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -57,18 +56,24 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 // view: its export is then generated from the files, not from the
 // tar-split record of its import.
 func (s *Store) MarkDirty(id string) error {
-	p := filepath.Join(s.Dir(id), metaDir, dirtyFile)
-	if _, err := os.Stat(p); err == nil {
-		return nil
+	if s.readOnly {
+		return fmt.Errorf("layer %s: mark changed: %w", id, ErrReadOnly)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := s.checkLayer(id); err != nil {
 		return err
 	}
-	return writeFileAtomic(p, nil, 0o644)
+	rel := filepath.Join(id, metaDir, dirtyFile)
+	if _, err := lstatBeneath(s.home, rel); err == nil {
+		return nil
+	}
+	if err := mkdirBeneath(s.home, filepath.Join(id, metaDir), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.home, rel), nil, 0o644)
 }
 
 // IsDirty reports whether layer id was changed through a mounted view.
 func (s *Store) IsDirty(id string) bool {
-	_, err := os.Stat(filepath.Join(s.Dir(id), metaDir, dirtyFile))
+	_, err := lstatBeneath(s.home, filepath.Join(id, metaDir, dirtyFile))
 	return !errors.Is(err, fs.ErrNotExist)
 }

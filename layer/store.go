@@ -31,6 +31,7 @@ type Store struct {
 	home      string
 	log       *slog.Logger
 	noCleanup bool
+	readOnly  bool
 }
 
 // Option configures [Open].
@@ -54,7 +55,10 @@ func Open(home string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, stagingDir), 0o700); err != nil {
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
+	}
+	if err := mkdirBeneath(abs, stagingDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	if !s.noCleanup {
@@ -91,12 +95,14 @@ func ValidateID(id string) error {
 // Dir returns the directory of layer id (which need not exist).
 func (s *Store) Dir(id string) string { return filepath.Join(s.home, id) }
 
-// Exists reports whether layer id is in the store, complete.
+// Exists reports whether layer id is in the store, complete: a real
+// directory (a symlink in its place is not a layer: the methods that
+// return errors report it as corruption).
 func (s *Store) Exists(id string) bool {
 	if ValidateID(id) != nil {
 		return false
 	}
-	fi, err := os.Stat(s.Dir(id))
+	fi, err := lstatBeneath(s.home, id)
 	return err == nil && fi.IsDir()
 }
 
@@ -121,12 +127,21 @@ func (s *Store) List() ([]Info, error) {
 	var out []Info
 	for _, de := range des {
 		id := de.Name()
-		if !de.IsDir() || ValidateID(id) != nil {
+		if ValidateID(id) != nil {
 			continue
 		}
+		if de.Type()&fs.ModeSymlink != 0 {
+			return nil, fmt.Errorf("list: %w", symlinkAt(s.Dir(id)))
+		}
+		if !de.IsDir() {
+			continue
+		}
+		if err := s.checkLayer(id); err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
 		info := Info{ID: id, Dir: s.Dir(id)}
-		if info.Parents, err = ReadChain(info.Dir); err != nil {
-			return nil, err
+		if info.Parents, err = s.readChain(id); err != nil {
+			return nil, fmt.Errorf("layer %s: %w", id, err)
 		}
 		if m, err := readMeta(info.Dir); err == nil {
 			info.Meta = m
@@ -171,8 +186,11 @@ func WriteChain(dir string, chain []string) error {
 // legacy layerId) file, or id itself when there is none. The stored id is
 // validated like any id.
 func (s *Store) ResolveID(id string) (string, error) {
+	if err := ValidateID(id); err != nil {
+		return "", err
+	}
 	for _, name := range []string{layerIDFile, layerIDLegacy} {
-		b, err := os.ReadFile(filepath.Join(s.Dir(id), name))
+		b, err := readFileBeneath(s.home, filepath.Join(id, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -197,13 +215,25 @@ func (s *Store) Remove(id string) error {
 	if err := ValidateID(id); err != nil {
 		return fmt.Errorf("remove: %w", err)
 	}
-	dir := s.Dir(id)
-	gone := dir + removingSuffix
-	if err := os.RemoveAll(gone); err != nil {
-		return fmt.Errorf("remove %s: stale %s: %w", id, filepath.Base(gone), err)
+	if s.readOnly {
+		return fmt.Errorf("remove %s: %w", id, ErrReadOnly)
+	}
+	gone := id + removingSuffix
+	if err := removeAllBeneath(s.home, gone); err != nil {
+		return fmt.Errorf("remove %s: stale %s: %w", id, gone, err)
+	}
+	fi, err := lstatBeneath(s.home, id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		err = wantDir(s.home, id, fi)
+	}
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
 	}
 	faultPoint("remove:before-rename")
-	if err := os.Rename(dir, gone); err != nil {
+	if err := renameBeneath(s.home, id, gone); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -213,44 +243,40 @@ func (s *Store) Remove(id string) error {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}
 	faultPoint("remove:after-rename")
-	if err := os.RemoveAll(gone); err != nil {
-		return fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, gone, err)
+	if err := removeAllBeneath(s.home, gone); err != nil {
+		return fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, filepath.Join(s.home, gone), err)
 	}
 	return nil
 }
 
 // Cleanup removes what interrupted operations left in the home: every
 // <id>-removing directory and every staging directory no live import
-// holds. Errors are joined, not dropped.
+// holds (see newStage). A symlink where such a directory should be is
+// reported as corruption and left alone. Errors are joined, not dropped.
 func (s *Store) Cleanup() error {
+	if s.readOnly {
+		return fmt.Errorf("cleanup %s: %w", s.home, ErrReadOnly)
+	}
 	var errs []error
 	des, err := os.ReadDir(s.home)
 	if err != nil {
 		return fmt.Errorf("cleanup %s: %w", s.home, err)
 	}
 	for _, de := range des {
-		if de.IsDir() && strings.HasSuffix(de.Name(), removingSuffix) {
-			if err := os.RemoveAll(filepath.Join(s.home, de.Name())); err != nil {
+		if !strings.HasSuffix(de.Name(), removingSuffix) {
+			continue
+		}
+		if de.Type()&fs.ModeSymlink != 0 {
+			errs = append(errs, fmt.Errorf("cleanup: %w", symlinkAt(filepath.Join(s.home, de.Name()))))
+			continue
+		}
+		if de.IsDir() {
+			if err := removeAllBeneath(s.home, de.Name()); err != nil {
 				errs = append(errs, fmt.Errorf("cleanup %s: %w", de.Name(), err))
 			}
 		}
 	}
-	st := filepath.Join(s.home, stagingDir)
-	des, err = os.ReadDir(st)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("cleanup %s: %w", st, err))
-	}
-	for _, de := range des {
-		p := filepath.Join(st, de.Name())
-		unlock, err := tryLock(p)
-		if err != nil {
-			continue // a live import holds it
-		}
-		if err := os.RemoveAll(p); err != nil {
-			errs = append(errs, fmt.Errorf("cleanup %s: %w", p, err))
-		}
-		unlock()
-	}
+	errs = append(errs, s.cleanStaging()...)
 	return errors.Join(errs...)
 }
 
@@ -290,6 +316,9 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 }
 
 func syncDir(dir string) error {
+	if !dirSyncWorks {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -304,6 +333,9 @@ func syncDir(dir string) error {
 // Meta returns winlayer's summary of layer id.
 func (s *Store) Meta(id string) (*Meta, error) {
 	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if err := s.checkLayer(id); err != nil {
 		return nil, err
 	}
 	m, err := readMeta(s.Dir(id))
@@ -325,8 +357,8 @@ func (s *Store) Entries(id string) ([]*Entry, [][]byte, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, nil, err
 	}
-	if !s.Exists(id) {
-		return nil, nil, fmt.Errorf("layer %s: %w", id, ErrNotExist)
+	if err := s.checkLayer(id); err != nil {
+		return nil, nil, err
 	}
 	e, sds, err := readIndex(s.Dir(id))
 	if err != nil {

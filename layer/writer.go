@@ -40,7 +40,7 @@ type Writer struct {
 	id      string
 	parents []string
 	stage   string
-	unlock  func()
+	st      *stage // the staging directory and its lock
 
 	idxFile *os.File
 	idx     *bufio.Writer
@@ -112,22 +112,20 @@ func (s *Store) NewWriter(id string, parents []string) (*Writer, error) {
 }
 
 func (s *Store) newWriter(id string, parents []string) (*Writer, error) {
-	stage, err := os.MkdirTemp(filepath.Join(s.home, stagingDir), id+".")
+	if err := s.checkParents(parents); err != nil {
+		return nil, fmt.Errorf("layer %s: %w", id, err)
+	}
+	st, err := s.newStage(id)
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
 	}
-	w := &Writer{s: s, id: id, parents: parents, stage: stage, sdIndex: map[string]int{}}
+	stage := st.path
+	w := &Writer{s: s, id: id, parents: parents, stage: stage, st: st, sdIndex: map[string]int{}}
 	w.names = newNameSet(stage)
 	w.space.dir = stage
 	fail := func(err error) (*Writer, error) {
-		if w.unlock != nil {
-			w.unlock()
-		}
-		os.RemoveAll(stage)
+		st.remove(s.home)
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
-	}
-	if w.unlock, err = tryLock(stage); err != nil {
-		return fail(err)
 	}
 	if err := os.MkdirAll(filepath.Join(stage, metaDir, adsDir), 0o755); err != nil {
 		return fail(err)
@@ -920,41 +918,50 @@ func (w *Writer) Abort() error {
 	if w.sink != nil {
 		w.sink.Close()
 	}
-	err := os.RemoveAll(w.stage)
-	w.unlock()
-	return err
+	return w.st.remove(w.s.home)
 }
 
 // Close finishes the last entry, writes the metadata and layerchain.json,
 // flushes everything to stable storage and renames the layer into place.
-// On error the layer is discarded (the store is as before).
+// On an error before the rename the layer is discarded (the store is as
+// before). Once renamed the layer is committed: the only error Close can
+// then report wraps [ErrCommittedNotDurable] (the final flush of the
+// store's directory failed). The staging lock is released in every case.
 func (w *Writer) Close() error {
 	if err := w.check(); err != nil {
 		w.Abort()
 		return err
 	}
-	err := w.commit()
-	if err != nil {
+	committed, err := w.commit()
+	if !committed {
 		w.Abort()
 		return fmt.Errorf("layer %s: %w", w.id, err)
+	}
+	w.done = true
+	w.st.lock.release()
+	if err != nil {
+		return fmt.Errorf("layer %s: %w: %w", w.id, ErrCommittedNotDurable, err)
 	}
 	return nil
 }
 
-func (w *Writer) commit() error {
+// commit writes the metadata, flushes and renames the layer into place;
+// committed reports whether the rename happened (err is then only about
+// durability).
+func (w *Writer) commit() (committed bool, err error) {
 	if err := w.finish(); err != nil {
-		return err
+		return false, err
 	}
 	if w.sink != nil {
 		if err := w.sink.Close(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := w.idx.Flush(); err != nil {
-		return err
+		return false, err
 	}
 	if err := w.idxFile.Close(); err != nil {
-		return err
+		return false, err
 	}
 	w.idxFile = nil
 	sds, _ := json.Marshal(w.sdList)
@@ -962,16 +969,16 @@ func (w *Writer) commit() error {
 		sds = []byte("[]")
 	}
 	if err := os.WriteFile(filepath.Join(w.stage, metaDir, sdFile), sds, 0o644); err != nil {
-		return err
+		return false, err
 	}
 	if err := os.MkdirAll(w.path(wintar.RootFiles), 0o755); err != nil {
-		return err
+		return false, err
 	}
 	if err := os.Chmod(w.path(wintar.RootFiles), 0o755); err != nil {
-		return err
+		return false, err
 	}
 	if err := os.Chmod(w.stage, 0o755); err != nil {
-		return err
+		return false, err
 	}
 	var chain []string
 	if len(w.parents) > 0 {
@@ -979,49 +986,47 @@ func (w *Writer) commit() error {
 	}
 	b, _ := json.Marshal(chain)
 	if err := os.WriteFile(filepath.Join(w.stage, chainFile), b, 0o600); err != nil {
-		return err
+		return false, err
 	}
 	w.meta.Entries = w.entries
 	w.meta.Created = time.Now().UTC()
 	mb, _ := json.MarshalIndent(w.meta, "", "  ")
 	if err := os.WriteFile(filepath.Join(w.stage, metaDir, metaFile), mb, 0o644); err != nil {
-		return err
+		return false, err
 	}
 	if w.dirty {
 		if err := os.WriteFile(filepath.Join(w.stage, metaDir, dirtyFile), nil, 0o644); err != nil {
-			return err
+			return false, err
 		}
 	}
 	faultPoint("writer:before-sync")
 	if err := syncFS(w.stage); err != nil {
-		return err
+		return false, err
+	}
+	if err := w.st.verify(w.s.home); err != nil {
+		return false, err
 	}
 	faultPoint("writer:before-rename")
 	if w.replace {
 		// The new layer takes the place of the old one in one step; the
-		// old one ends up in the staging directory, removed below or by
-		// the next Cleanup.
+		// old one ends up in the staging directory, removed below or, if
+		// that fails, by the next Cleanup.
 		if err := exchange(w.stage, w.s.Dir(w.id)); err != nil {
-			return err
+			return false, err
 		}
-		w.done = true
 		faultPoint("writer:after-exchange")
-		if err := syncDir(w.s.home); err != nil {
-			return err
+		serr := syncDir(w.s.home)
+		if err := removeAllBeneath(w.s.home, w.st.rel); err != nil {
+			w.s.log.Warn("replaced layer's old content left for cleanup", "layer", w.id, "dir", w.stage, "err", err)
 		}
-		err := os.RemoveAll(w.stage)
-		w.unlock()
-		return err
+		return true, serr
 	}
 	if err := renameNoReplace(w.stage, w.s.Dir(w.id)); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return ErrExists
+			return false, ErrExists
 		}
-		return err
+		return false, err
 	}
-	w.done = true
 	faultPoint("writer:after-rename")
-	err := syncDir(w.s.home)
-	w.unlock()
-	return err
+	return true, syncDir(w.s.home)
 }
