@@ -16,9 +16,14 @@ const SandboxFilesLink = ".winlayer/sandbox/Files"
 func sandboxFiles(dir string) string {
 	files := filepath.Join(dir, "Files")
 	if t, err := os.Readlink(files); err == nil && filepath.ToSlash(t) == SandboxFilesLink {
-		if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(SandboxFilesLink))); err == nil && fi.IsDir() {
-			return filepath.Join(dir, filepath.FromSlash(SandboxFilesLink))
+		p := dir
+		for _, c := range strings.Split(SandboxFilesLink, "/") {
+			p = filepath.Join(p, c)
+			if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+				return files // a symlink or anything else on the way: not followed
+			}
 		}
+		return p
 	}
 	return files
 }
