@@ -262,7 +262,7 @@ func (g *FileGetter) Get(name string) (io.ReadCloser, error) {
 	if err := wintar.ValidateName(name, false); err != nil {
 		return nil, fmt.Errorf("get %q: %w", name, err)
 	}
-	f, err := openBeneath(g.root, g.dir, name)
+	f, err := openLayerFile(g.root, g.dir, name)
 	if err != nil {
 		return nil, fmt.Errorf("get %q: %w", name, err)
 	}

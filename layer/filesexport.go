@@ -3,6 +3,7 @@ package layer
 import (
 	"archive/tar"
 	"context"
+	"strings"
 
 	"fmt"
 	"io"
@@ -24,7 +25,7 @@ import (
 // Files (Hives, UtilityVM) come from the index.
 func (s *Store) exportFromFiles(ctx context.Context, id string) (io.ReadCloser, error) {
 	return s.streamTar(ctx, id, func(r *Reader, tw *tar.Writer) error {
-		x := &filesExporter{r: r, tw: tw, ctx: ctx, inodes: map[[2]uint64]string{}}
+		x := &filesExporter{r: r, tw: tw, ctx: ctx, inodes: map[[2]uint64]string{}, files: sandboxFiles(r.dir)}
 		if err := x.walk(wintar.RootFiles); err != nil {
 			return err
 		}
@@ -37,6 +38,7 @@ type filesExporter struct {
 	tw     *tar.Writer
 	ctx    context.Context
 	inodes map[[2]uint64]string
+	files  string // where Files lives: the layer's Files, or its sandbox's
 }
 
 // metaFor returns the index entry of name when it still describes what is
@@ -62,7 +64,7 @@ func (x *filesExporter) walk(name string) error {
 	if err := x.ctx.Err(); err != nil {
 		return err
 	}
-	p := filepath.Join(x.r.dir, filepath.FromSlash(name))
+	p := filepath.Join(x.files, filepath.FromSlash(strings.TrimPrefix(strings.TrimPrefix(name, wintar.RootFiles), "/")))
 	fi, err := os.Lstat(p)
 	if err != nil {
 		return err

@@ -296,7 +296,7 @@ func (r *Reader) openData(name string) (*os.File, error) {
 		}
 		r.root = root
 	}
-	f, err := openBeneath(r.root, r.dir, name)
+	f, err := openLayerFile(r.root, r.dir, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: data file: %w: %w", name, err, ErrCorrupt)
 	}
