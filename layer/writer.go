@@ -217,7 +217,7 @@ func (w *Writer) claim(name string, kind Kind) error {
 			return nil
 		}
 		if !same {
-			return invalid(name, "differs only in case from %q, added earlier", w.names.spelling(name))
+			return invalid(name, "differs only in case from %q, added earlier", w.spelling(name))
 		}
 		return invalid(name, "duplicate entry (already a %s in this layer)", st.kind)
 	}
@@ -518,7 +518,7 @@ func (w *Writer) beginStream() error {
 			return invalid(e.Name, "bad alternate data stream name %q", sn)
 		}
 		for _, a := range e.ADS {
-			if strings.EqualFold(a.Name, sn) {
+			if wintar.EqualFoldNTFS(a.Name, sn) {
 				return invalid(e.Name, "duplicate alternate data stream %q", sn)
 			}
 		}

@@ -60,6 +60,9 @@ func ValidateName(name string, dir bool) error {
 		}
 	}
 	parts := strings.Split(name, "/")
+	if err := checkRoot(parts); err != nil {
+		return err
+	}
 	for i, p := range parts {
 		// A component is "file" or, in the last one only, "file:stream";
 		// the file part obeys the file-name rules on its own.
@@ -79,15 +82,11 @@ func ValidateName(name string, dir bool) error {
 		case hasStream && stream == "":
 			// "a.txt::$DATA" would be the file's own data stream.
 			return fmt.Errorf("empty stream name in %q: %w", p, ErrUnsafeName)
+		case IsDeviceName(file):
+			return fmt.Errorf("%q is a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an extension): %w", p, ErrUnsafeName)
 		}
 	}
-	root, _, rootStream := strings.Cut(parts[0], ":")
-	switch root {
-	case RootFiles, RootHives, RootUtilityVM:
-	default:
-		return fmt.Errorf("outside the layer roots Files, Hives and UtilityVM: %w", ErrUnsafeName)
-	}
-	if rootStream {
+	if strings.Contains(parts[0], ":") {
 		return fmt.Errorf("stream on a layer root: %w", ErrUnsafeName)
 	}
 	return nil
