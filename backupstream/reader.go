@@ -8,8 +8,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // copyBufPool shares copy buffers between readers and writers so that many
@@ -187,33 +185,10 @@ func (r *Reader) readName(size int) ([]byte, error) {
 	return buf, nil
 }
 
-// decodeName decodes a UTF-16LE name exactly as go-winio does with
-// windows.UTF16ToString (syscall.UTF16ToString): up to the first NUL unit,
-// surrogate pairs combined, and each unpaired surrogate written as its
-// three-byte WTF-8 form, so that no unit is lost and [Writer] writes the
-// name back unchanged.
+// decodeName decodes a name with [AppendDecodedName] into the reused buffer.
 func (r *Reader) decodeName(b []byte) string {
-	out := r.name[:0]
-	for i := 0; i+1 < len(b); i += 2 {
-		u := rune(binary.LittleEndian.Uint16(b[i:]))
-		switch {
-		case u == 0:
-			i = len(b)
-			continue
-		case !utf16.IsSurrogate(u):
-			out = utf8.AppendRune(out, u)
-			continue
-		case u < surrLow && i+3 < len(b):
-			if u2 := rune(binary.LittleEndian.Uint16(b[i+2:])); u2 >= surrLow && u2 < surrEnd {
-				out = utf8.AppendRune(out, utf16.DecodeRune(u, u2))
-				i += 2
-				continue
-			}
-		}
-		out = append(out, 0xe0|byte(u>>12), 0x80|byte(u>>6)&0x3f, 0x80|byte(u)&0x3f)
-	}
-	r.name = out
-	return string(out)
+	r.name = AppendDecodedName(r.name[:0], b)
+	return string(r.name)
 }
 
 // UTF-16 surrogate ranges: high [0xd800, surrLow), low [surrLow, surrEnd).

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/winlayer/winlayer/backupstream"
 	"github.com/winlayer/winlayer/wintar"
@@ -323,11 +322,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 			cs.name = cs.name[:len(cs.name)+n]
 			p = p[n:]
 			if len(cs.name) == cs.nameLen {
-				u := make([]uint16, cs.nameLen/2)
-				for i := range u {
-					u[i] = binary.LittleEndian.Uint16(cs.name[2*i:])
-				}
-				cs.h.Name = utf16ToString(u)
+				cs.h.Name = backupstream.DecodeName(cs.name)
 				if err := w.afterName(); err != nil {
 					return 0, w.fail(err)
 				}
@@ -424,16 +419,6 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-func utf16ToString(u []uint16) string {
-	for i, v := range u {
-		if v == 0 {
-			u = u[:i]
-			break
-		}
-	}
-	return string(utf16.Decode(u))
-}
-
 func (w *Writer) parseHeader() error {
 	cs := &w.cs
 	cs.h = backupstream.Header{
@@ -516,6 +501,9 @@ func (w *Writer) beginStream() error {
 		bare := strings.TrimSuffix(strings.TrimPrefix(sn, ":"), ":$DATA")
 		if !strings.HasPrefix(sn, ":") || bare == "" || strings.ContainsAny(bare, "/\\:\x00") {
 			return invalid(e.Name, "bad alternate data stream name %q", sn)
+		}
+		if err := checkStreamName(sn); err != nil {
+			return invalid(e.Name, "alternate data stream %q: %v", sn, err)
 		}
 		for _, a := range e.ADS {
 			if wintar.EqualFoldNTFS(a.Name, sn) {

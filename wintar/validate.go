@@ -34,8 +34,8 @@ const (
 // is true), no component ending in a dot or space, no backslash, NUL,
 // control character or any of <>"|?*, and a ':' only in the last component
 // (an alternate data stream "file:stream", both parts non-empty, the file
-// part under the same rules). The error wraps [ErrUnsafeName] and says
-// what is wrong.
+// part under the same rules), and valid UTF-8 ([ErrNameNotUTF8]). The
+// error wraps [ErrUnsafeName] and says what is wrong.
 func ValidateName(name string, dir bool) error {
 	if name == "" {
 		return fmt.Errorf("empty name: %w", ErrUnsafeName)
@@ -45,6 +45,9 @@ func ValidateName(name string, dir bool) error {
 	}
 	if name[0] == '/' {
 		return fmt.Errorf("absolute name: %w", ErrUnsafeName)
+	}
+	if err := checkUTF8(name); err != nil {
+		return err
 	}
 	if len(name) >= 2 && name[1] == ':' {
 		return fmt.Errorf("drive letter: %w", ErrUnsafeName)
