@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -325,7 +326,9 @@ func (d *Driver) ensureSandbox(id string) error {
 
 // Remove deletes layer id (resolved): its views and sandbox are unmounted,
 // the directory renamed to <id>-removing and deleted. Unknown ids are not
-// an error.
+// an error. As moby expects of a graph driver (its layer store counts the
+// references), a layer other layers name as parent is removed too; that
+// is logged as a warning naming them.
 func (d *Driver) Remove(id string) error {
 	rid, err := d.resolve(id)
 	if err != nil {
@@ -351,7 +354,11 @@ func (d *Driver) Remove(id string) error {
 	if err := mount.Unmount(d.sandboxDir(rid)); err != nil && !errors.Is(err, mount.ErrNotSupported) {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}
-	return d.store.Remove(rid)
+	broken, err := d.store.RemoveForce(rid)
+	if len(broken) > 0 {
+		slog.Warn("windowsfilter: removed a layer that other layers name as parent", "layer", rid, "dependants", broken)
+	}
+	return err
 }
 
 // Get returns the path of layer id's view, mounting it on first use; every

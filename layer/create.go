@@ -12,9 +12,10 @@ import (
 // Create makes an empty layer id with the given parent directories: an
 // empty Files directory (mode 0755) to be filled through a mounted view,
 // layerchain.json and winlayer's metadata. Like every commit it is staged
-// and renamed into place.
-func (s *Store) Create(id string, parents []string) error {
-	w, err := s.NewWriter(id, parents)
+// and renamed into place. The parents follow the chain rules of
+// [Store.NewWriter].
+func (s *Store) Create(id string, parents []string, opts ...ImportOption) error {
+	w, err := s.NewWriter(id, parents, opts...)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}
@@ -28,15 +29,16 @@ func (s *Store) Create(id string, parents []string) error {
 // ReplaceImport imports r as the new content of the existing layer id
 // (moby's ApplyDiff on a layer made with Create): the new layer is built
 // in staging and exchanged with the old one atomically; the old content is
-// deleted afterwards. On error the old layer is untouched.
-func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, r io.Reader) (int64, error) {
+// deleted afterwards. On error the old layer is untouched. The parents
+// follow the chain rules of [Store.NewWriter].
+func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
 	if err := ValidateID(id); err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	if !s.Exists(id) {
-		return s.Import(ctx, id, parents, r)
+		return s.Import(ctx, id, parents, r, opts...)
 	}
-	w, err := s.newWriter(id, parents)
+	w, err := s.newWriter(id, parents, opts)
 	if err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}

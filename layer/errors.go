@@ -17,6 +17,12 @@ var (
 	ErrCorrupt = errors.New("corrupt layer")
 	// ErrTruncated reports a layer tar that ends before its end-of-archive marker.
 	ErrTruncated = errors.New("truncated layer tar")
-	// ErrInUse reports a layer another process is importing.
+	// ErrInUse reports a layer another process is importing, or one that
+	// other layers' parent chains name (see [Store.Remove]).
 	ErrInUse = errors.New("layer in use")
+	// ErrBadChain reports parents of a new layer that are not a whole,
+	// consistent chain: not the nearest parent followed by its own chain,
+	// a parent named twice, a missing layer in a parent's chain (see
+	// [Store.NewWriter]).
+	ErrBadChain = errors.New("bad parent chain")
 )

@@ -18,12 +18,12 @@ import (
 // the given parent layer directories (nearest first; none for a base
 // layer), and returns the sum of the regular files' sizes (what hcsshim's
 // ImportLayer and moby's ApplyDiff return). See [Store.Import].
-func Import(ctx context.Context, home, id string, parents []string, r io.Reader) (int64, error) {
+func Import(ctx context.Context, home, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
 	s, err := Open(home)
 	if err != nil {
 		return 0, err
 	}
-	return s.Import(ctx, id, parents, r)
+	return s.Import(ctx, id, parents, r, opts...)
 }
 
 // Import reads the uncompressed layer tar r into a new layer id. Every
@@ -34,13 +34,17 @@ func Import(ctx context.Context, home, id string, parents []string, r io.Reader)
 // including ctx being cancelled — the store is left as it was, and the
 // error names the layer and the entry.
 //
+// The parents follow the chain rules of [Store.NewWriter]: one parent
+// directory stands for its whole chain, several must be that whole chain;
+// opts may allow parents not committed yet ([WithPendingParents]).
+//
 // Cancelling ctx stops the import within moments wherever it waits, also
 // while r sends nothing; the error then wraps ctx's error. r is read
 // ahead on a goroutine: when Import returns before the end of r, a Read
 // of r that is in progress completes in the background (its bytes are
 // dropped) and r is not read again.
-func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Reader) (int64, error) {
-	w, err := s.NewWriter(id, parents)
+func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
+	w, err := s.NewWriter(id, parents, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}

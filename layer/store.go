@@ -112,8 +112,15 @@ type Info struct {
 	ID string `json:"id"`
 	// Dir is the layer directory.
 	Dir string `json:"dir"`
-	// Parents are the parent layer directories, nearest first (layerchain.json).
+	// Parents are the parent layer ids, nearest first (a parent outside
+	// the store by its path).
 	Parents []string `json:"parents"`
+	// ParentDirs are the parent layer directories as stored in
+	// layerchain.json, nearest first.
+	ParentDirs []string `json:"parent_dirs"`
+	// MissingParents are the entries of Parents that are not there (a
+	// parent removed with [Store.RemoveForce]).
+	MissingParents []string `json:"missing_parents"`
 	// Meta is winlayer's summary of the layer (nil for a layer winlayer did not import).
 	Meta *Meta `json:"meta,omitempty"`
 }
@@ -140,9 +147,10 @@ func (s *Store) List() ([]Info, error) {
 			return nil, fmt.Errorf("list: %w", err)
 		}
 		info := Info{ID: id, Dir: s.Dir(id)}
-		if info.Parents, err = s.readChain(id); err != nil {
+		if info.ParentDirs, err = s.readChain(id); err != nil {
 			return nil, fmt.Errorf("layer %s: %w", id, err)
 		}
+		s.describeParents(&info)
 		if m, err := readMeta(info.Dir); err == nil {
 			info.Meta = m
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -211,42 +219,59 @@ func (s *Store) ResolveID(id string) (string, error) {
 // then deleted. Removing a layer that does not exist is not an error. If
 // deletion fails the -removing directory stays for [Store.Cleanup] and the
 // error is returned.
+//
+// A layer that other layers' chains name ([Store.Dependants]) is not
+// removed: the error names them and wraps [ErrInUse]; [Store.RemoveForce]
+// removes it anyway. (A layer imported on id while Remove runs is not
+// seen.)
 func (s *Store) Remove(id string) error {
+	_, err := s.remove(id, false)
+	return err
+}
+
+func (s *Store) remove(id string, force bool) ([]string, error) {
 	if err := ValidateID(id); err != nil {
-		return fmt.Errorf("remove: %w", err)
+		return nil, fmt.Errorf("remove: %w", err)
 	}
 	if s.readOnly {
-		return fmt.Errorf("remove %s: %w", id, ErrReadOnly)
+		return nil, fmt.Errorf("remove %s: %w", id, ErrReadOnly)
 	}
 	gone := id + removingSuffix
 	if err := removeAllBeneath(s.home, gone); err != nil {
-		return fmt.Errorf("remove %s: stale %s: %w", id, gone, err)
+		return nil, fmt.Errorf("remove %s: stale %s: %w", id, gone, err)
 	}
 	fi, err := lstatBeneath(s.home, id)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err == nil {
 		err = wantDir(s.home, id, fi)
 	}
 	if err != nil {
-		return fmt.Errorf("remove %s: %w", id, err)
+		return nil, fmt.Errorf("remove %s: %w", id, err)
+	}
+	deps, err := s.Dependants(id)
+	if err != nil && !force {
+		return nil, fmt.Errorf("remove %s: %w", id, err)
+	}
+	if len(deps) > 0 && !force {
+		return deps, fmt.Errorf("remove %s: needed by %s (their parent chains name it): %w", id, strings.Join(deps, ", "), ErrInUse)
 	}
 	faultPoint("remove:before-rename")
 	if err := renameBeneath(s.home, id, gone); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
-		return fmt.Errorf("remove %s: %w", id, err)
+		return nil, fmt.Errorf("remove %s: %w", id, err)
 	}
 	if err := syncDir(s.home); err != nil {
-		return fmt.Errorf("remove %s: %w", id, err)
+		return deps, fmt.Errorf("remove %s: %w", id, err)
 	}
 	faultPoint("remove:after-rename")
 	if err := removeAllBeneath(s.home, gone); err != nil {
-		return fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, filepath.Join(s.home, gone), err)
+		return deps, fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, filepath.Join(s.home, gone), err)
 	}
-	return nil
+	return deps, nil
 }
 
 // Cleanup removes what interrupted operations left in the home: every

@@ -99,19 +99,26 @@ const (
 )
 
 // NewWriter starts a new layer id with the given parent layer directories
-// (nearest first; none for a base layer).
-func (s *Store) NewWriter(id string, parents []string) (*Writer, error) {
+// (nearest first; none for a base layer). The parents must make a whole
+// chain, as moby's and hcsshim's layerchain.json: one parent P stands
+// for P followed by P's stored chain (what is stored); several must be
+// exactly that list, else the error shows the expected chain. Every
+// parent must exist — a layer of the store, or a directory outside it —
+// unless [WithPendingParents] is given; a parent named twice, or the
+// layer itself, is refused. Errors wrap [ErrBadChain] or [ErrNotExist].
+func (s *Store) NewWriter(id string, parents []string, opts ...ImportOption) (*Writer, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
 	if s.Exists(id) {
 		return nil, fmt.Errorf("layer %s: %w", id, ErrExists)
 	}
-	return s.newWriter(id, parents)
+	return s.newWriter(id, parents, opts)
 }
 
-func (s *Store) newWriter(id string, parents []string) (*Writer, error) {
-	if err := s.checkParents(parents); err != nil {
+func (s *Store) newWriter(id string, parents []string, opts []ImportOption) (*Writer, error) {
+	parents, err := s.checkChain(id, parents, importConfigOf(opts))
+	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
 	st, err := s.newStage(id)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/layer"
 )
 
 func newImportCmd(o *options) *cobra.Command {
@@ -25,8 +28,11 @@ registries serve it) and stores it as layer ID: files as real files under
 and the tar's own headers (tar-split), so that 'winlayer export' gives back
 the same bytes.
 
---parent names the parent layers, nearest first (repeat the flag); a layer
-without parents is a base layer. Hard links may point into a parent.
+--parent names the parent layer; a layer without parents is a base layer.
+One --parent P stores P followed by P's own parents (the whole chain, nearest
+first, as Docker stores it). Several --parent flags must give exactly that
+chain, nearest first, else import refuses and shows the expected chain; a
+parent named twice is refused. Hard links may point into a parent.
 
 Every entry is checked before it is written: names outside Files/, Hives/,
 UtilityVM/, '..', absolute names, backslashes, duplicates (also names that
@@ -55,6 +61,11 @@ size is known (-f FILE, or standard input redirected from a file).`,
 				}
 				paths[i] = s.Dir(p)
 			}
+			if len(parents) == 1 {
+				if paths, err = s.ResolveChain(parents[0]); err != nil {
+					return fmt.Errorf("import %s: %w", args[0], err)
+				}
+			}
 			var in io.Reader = o.stdin
 			if file != "" && file != "-" {
 				f, err := os.Open(file)
@@ -73,6 +84,9 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			}
 			size, err := s.Import(cmd.Context(), args[0], paths, r)
 			stop()
+			if len(parents) > 1 && errors.Is(err, layer.ErrBadChain) {
+				return fmt.Errorf("%w (give the nearest parent alone, or its whole chain nearest first)", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -87,7 +101,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&parents, "parent", nil, "parent layer ID, nearest first (repeatable)")
+	cmd.Flags().StringArrayVar(&parents, "parent", nil, "parent layer ID; repeated, the whole chain nearest first")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the imported layer as JSON (id, size, diff_id, tar_size, parents) instead of the text lines")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the tar from this file instead of standard input")
 	return cmd

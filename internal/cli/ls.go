@@ -3,7 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -17,7 +17,12 @@ func newLsCmd(o *options) *cobra.Command {
 		Use:   "ls",
 		Short: "List the layers in the store",
 		Long: `ls lists the layers of the store: id, size (regular files), number of
-entries, DiffID of the imported tar, and parents (nearest first).`,
+entries, DiffID of the imported tar, and parents (nearest first; a parent that
+is gone, say removed with 'rm --force', is marked "(missing)").
+
+With --json, an array of objects: id, dir, parents (ids, nearest first; a
+parent outside the store by its path), parent_dirs (the directories stored in
+layerchain.json), missing_parents (the parents that are gone) and meta.`,
 		Example: `  winlayer --store /tmp/s ls
   winlayer ls --json | jq -r '.[].id'`,
 		Args: cobra.NoArgs,
@@ -50,7 +55,10 @@ entries, DiffID of the imported tar, and parents (nearest first).`,
 				}
 				var ps []string
 				for _, p := range in.Parents {
-					ps = append(ps, filepath.Base(p))
+					if slices.Contains(in.MissingParents, p) {
+						p += " (missing)"
+					}
+					ps = append(ps, p)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", in.ID, size, entries, diff, strings.Join(ps, ","))
 			}

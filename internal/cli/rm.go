@@ -3,20 +3,30 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/layer"
 )
 
 func newRmCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm ID...",
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm [--force] ID...",
 		Short: "Remove layers from the store",
 		Long: `rm removes layers: each layer directory is renamed to <ID>-removing (the
 layer is gone at that instant) and then deleted. Removing a layer that does not
 exist is not an error. If deletion is interrupted, 'winlayer cleanup' (or the
-next command that opens the store) finishes it. rm does not check whether
-other layers name the layer as a parent.`,
-		Example: `  winlayer rm app base`,
+next command that opens the store) finishes it.
+
+A layer that other layers name as a parent is not removed: rm says which
+layers need it. Layers given together are removed children first, so
+'rm app base' and 'rm base app' both work. --force removes such a layer anyway
+and names the layers that now have a missing parent ('winlayer ls' marks it).
+Prints each removed ID.`,
+		Example: `  winlayer rm app base
+  winlayer rm --force base`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("rm needs at least one layer ID")}
@@ -28,17 +38,81 @@ other layers name the layer as a parent.`,
 			if err != nil {
 				return err
 			}
-			var errs []error
-			for _, id := range args {
-				if err := s.Remove(id); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintln(o.stdout, id)
-			}
-			return errors.Join(errs...)
+			return removeLayers(o, s, args, force)
 		},
 	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove layers other layers name as parent, leaving those with a missing parent")
+	return cmd
+}
+
+// removeLayers removes ids, children before their parents: an id refused
+// because others among ids need it is retried once they are gone. With
+// force, what is still refused then is removed anyway and the layers left
+// with a missing parent are named on standard error.
+func removeLayers(o *options, s *layer.Store, ids []string, force bool) error {
+	errs := map[string]error{}
+	todo := ids
+	for len(todo) > 0 {
+		var again []string
+		for _, id := range todo {
+			err := s.Remove(id)
+			if err == nil {
+				delete(errs, id)
+				fmt.Fprintln(o.stdout, id)
+				continue
+			}
+			errs[id] = err
+			if errors.Is(err, layer.ErrInUse) {
+				again = append(again, id)
+			}
+		}
+		if len(again) == len(todo) {
+			break // no progress: what is left is needed by layers not given
+		}
+		todo = again
+	}
+	var out []error
+	var forced []string
+	brokenBy := map[string][]string{}
+	for _, id := range ids {
+		err, ok := errs[id]
+		if !ok {
+			continue
+		}
+		delete(errs, id) // an id given twice is reported once
+		// A layer whose chain cannot be read (corrupt) may need id: --force
+		// removes id anyway.
+		if !errors.Is(err, layer.ErrInUse) && !(force && errors.Is(err, layer.ErrCorrupt)) {
+			out = append(out, err)
+			continue
+		}
+		if !force {
+			out = append(out, fmt.Errorf("%w; remove them first, or use --force to remove %s anyway", err, id))
+			continue
+		}
+		broken, err := s.RemoveForce(id)
+		if err != nil {
+			out = append(out, err)
+			continue
+		}
+		fmt.Fprintln(o.stdout, id)
+		forced = append(forced, id)
+		brokenBy[id] = broken
+	}
+	// Named only now: a dependant given too is gone by now.
+	for _, id := range forced {
+		var left []string
+		for _, b := range brokenBy[id] {
+			if s.Exists(b) {
+				left = append(left, b)
+			}
+		}
+		if len(left) > 0 {
+			fmt.Fprintf(o.stderr, "winlayer: removed %s anyway: %s now missing parent %s\n",
+				id, strings.Join(left, ", "), id)
+		}
+	}
+	return errors.Join(out...)
 }
 
 func newCleanupCmd(o *options) *cobra.Command {
