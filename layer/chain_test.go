@@ -276,4 +276,3 @@ func TestRemoveNeededLayer(t *testing.T) {
 		})
 	}
 }
-
