@@ -524,3 +524,32 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestChainsThroughDriver: Create on a parent stores the parent's whole
+// chain, and Remove of a parent other layers name removes it, as moby
+// expects of a graph driver (its layer store counts references); the
+// store's ls then shows the parent missing.
+func TestChainsThroughDriver(t *testing.T) {
+	d := newDriver(t)
+	for _, l := range [][2]string{{"base", ""}, {"mid", "base"}, {"top", "mid"}} {
+		if err := d.Create(l[0], l[1], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chain, err := layer.ReadChain(d.dir("top"))
+	if want := []string{d.dir("mid"), d.dir("base")}; err != nil || strings.Join(chain, ",") != strings.Join(want, ",") {
+		t.Fatalf("top's chain %v, %v, want %v", chain, err, want)
+	}
+	if err := d.Remove("base"); err != nil || d.Exists("base") {
+		t.Fatalf("Remove of a parent: %v (exists %v)", err, d.Exists("base"))
+	}
+	infos, err := d.store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if strings.Join(in.MissingParents, ",") != "base" {
+			t.Errorf("layer %s: missing parents %v, want [base]", in.ID, in.MissingParents)
+		}
+	}
+}
