@@ -102,3 +102,24 @@ func TestImportSourceErrorAtEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateIDMessage: the invalid-id message shows the bad character as
+// the user typed it (before, a byte of a multibyte character was shown:
+// 'â') and says which characters an id may hold.
+func TestValidateIDMessage(t *testing.T) {
+	for _, tc := range []struct{ id, want string }{
+		{"a€b", `"a€b": character 2 is '€' (U+20AC) (an id is letters A-Z a-z, digits 0-9 and _ . -, starting with a letter or digit): invalid layer id`},
+		{"my layer", `"my layer": character 3 is ' ' (U+0020) (an id is letters`},
+		{"-x", `"-x": character 1 is '-' first (an id is`},
+		{"a\xffb", `"a\xffb": character 2 is byte 0xff (not UTF-8)`},
+		{"", `"": length 0 not in 1..128 (an id is letters`},
+		{"x-removing", `"x-removing": ends in "-removing", which the store uses while removing a layer`},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			err := ValidateID(tc.id)
+			if !errors.Is(err, ErrInvalidID) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("ValidateID(%q) = %q, want prefix %q", tc.id, err, tc.want)
+			}
+		})
+	}
+}

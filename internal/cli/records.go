@@ -32,7 +32,7 @@ func newRecordsDumpCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dump [--hex] < layer.tar > records.jsonl",
 		Short: "Decode a layer tar into import records",
-		Long: `dump reads an uncompressed Windows layer tar on standard input, runs the
+		Long: `dump reads a Windows layer tar (uncompressed, gzip or zstd) on standard input, runs the
 same import loop as hcsshim and moby, and writes one JSON record per
 Add/AddLink/Remove call to standard output, with each file's backup stream
 split into its parts (security descriptor with its SDDL, EAs, reparse target,
@@ -49,8 +49,13 @@ on standard error and exits with status 1.`,
   winlayer records dump --hex < layer.tar > layer.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, done, err := decompress(bufio.NewReaderSize(o.stdin, 1<<20))
+			if err != nil {
+				return fmt.Errorf("records dump: %w", err)
+			}
+			defer done()
 			out := bufio.NewWriterSize(o.stdout, 1<<20)
-			err := records.Dump(cmd.Context(), bufio.NewReaderSize(o.stdin, 1<<20), out, opts)
+			err = records.Dump(cmd.Context(), in, out, opts)
 			if ferr := out.Flush(); err == nil {
 				err = ferr
 			}
