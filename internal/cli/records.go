@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -56,6 +57,13 @@ on standard error and exits with status 1.`,
 			defer done()
 			out := bufio.NewWriterSize(o.stdout, 1<<20)
 			err = records.Dump(cmd.Context(), in, out, opts)
+			if err == nil {
+				// Read to the end of the input: a compressed stream is
+				// checked (CRC, size, a missing trailer) only there.
+				if _, derr := io.Copy(io.Discard, in); derr != nil {
+					err = fmt.Errorf("records dump: after the tar: %w", derr)
+				}
+			}
 			if ferr := out.Flush(); err == nil {
 				err = ferr
 			}
