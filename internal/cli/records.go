@@ -33,8 +33,8 @@ func newRecordsDumpCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dump [--hex] < layer.tar > records.jsonl",
 		Short: "Decode a layer tar into import records",
-		Long: `dump reads a Windows layer tar (uncompressed, gzip or zstd) on standard input, runs the
-same import loop as hcsshim and moby, and writes one JSON record per
+		Long: `dump reads a Windows layer tar (uncompressed, gzip or zstd) on standard
+input, runs the same import loop as hcsshim and moby, and writes one JSON record per
 Add/AddLink/Remove call to standard output, with each file's backup stream
 split into its parts (security descriptor with its SDDL, EAs, reparse target,
 data, alternate data streams).
@@ -45,7 +45,9 @@ them); --strict applies the layer store's checks and fails on the first
 such entry.
 
 On bad input it writes an error record naming the entry, reports the error
-on standard error and exits with status 1.`,
+on standard error and exits with status 1. The error record keeps go-winio's
+wording (to compare with go-winio's own dumps); standard error says it in
+words.`,
 		Example: `  winlayer records dump < layer.tar | jq -c '{op, win_name, size}'
   winlayer records dump --hex < layer.tar > layer.jsonl`,
 		Args: cobra.NoArgs,
