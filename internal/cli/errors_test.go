@@ -213,3 +213,18 @@ func TestRecordsDumpCompressed(t *testing.T) {
 		t.Errorf("gzip without its trailer: code %d, stderr %q", code, errOut)
 	}
 }
+
+// TestRecordsBuildErrorText: the error line says what is wrong without the
+// exporter's Go function name, which stays in the JSON error record (the
+// shape of go-winio's .stderr vectors).
+func TestRecordsBuildErrorText(t *testing.T) {
+	_, errOut, code := run(t, readFile(t, "errors/size-mismatch.jsonl"), "records", "build")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.HasPrefix(last, `winlayer: records build: record 0 "Files\\m.txt": `) || strings.Contains(last, "WriteTarFileFromBackupStream") {
+		t.Errorf("code %d, error line %q", code, last)
+	}
+	if !strings.Contains(lines[0], `"error":"WriteTarFileFromBackupStream: `) {
+		t.Errorf("error record %q lost go-winio's wording", lines[0])
+	}
+}
