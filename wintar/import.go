@@ -35,7 +35,7 @@ func SecurityDescriptorFromHeader(hdr *tar.Header) ([]byte, error) {
 	if s, ok := hdr.PAXRecords[PAXSD]; ok {
 		sd, err := sddl.Compile(s)
 		if err != nil {
-			return nil, &PAXError{Key: PAXSD, Value: s, Reason: "not SDDL: " + strings.TrimPrefix(err.Error(), "sddl: "), Err: err}
+			return nil, &PAXError{Key: PAXSD, Value: s, Reason: "not SDDL: " + sddlReason(err), Err: err}
 		}
 		return sd, nil
 	}
@@ -158,4 +158,10 @@ func writeStream(bw *backupstream.Writer, id backupstream.StreamID, name string,
 	}
 	_, err := bw.Write(payload)
 	return err
+}
+
+// sddlReason is an sddl error's text without the package prefix and the
+// ErrInvalid suffix, which the record key already implies.
+func sddlReason(err error) string {
+	return strings.TrimSuffix(strings.TrimPrefix(err.Error(), "sddl: "), ": "+sddl.ErrInvalid.Error())
 }

@@ -160,7 +160,7 @@ func checkSecurityDescriptor(hdr *tar.Header) error {
 	}
 	if err := sddl.Validate(sd); err != nil {
 		return &PAXError{Key: PAXRawSD, Value: raw,
-			Reason: "not a valid security descriptor: " + strings.TrimSuffix(strings.TrimPrefix(err.Error(), "sddl: "), ": "+sddl.ErrInvalid.Error()), Err: err}
+			Reason: "not a valid security descriptor: " + sddlReason(err), Err: err}
 	}
 	return nil
 }
