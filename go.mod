@@ -6,6 +6,7 @@ require (
 	github.com/Microsoft/hcsshim v0.13.0
 	github.com/docker/go-units v0.5.0
 	github.com/google/go-containerregistry v0.22.1
+	github.com/klauspost/compress v1.20.4
 	github.com/spf13/cobra v1.10.2
 	github.com/vbatts/tar-split v0.12.3
 	golang.org/x/sys v0.49.0

@@ -17,6 +17,9 @@ var (
 	ErrCorrupt = errors.New("corrupt layer")
 	// ErrTruncated reports a layer tar that ends before its end-of-archive marker.
 	ErrTruncated = errors.New("truncated layer tar")
+	// ErrNotTar reports an input to import that is not a tar at all; the
+	// error says what it looks like (compressed, text, unknown data).
+	ErrNotTar = errors.New("not a tar")
 	// ErrInUse reports a layer another process is importing, or one that
 	// other layers' parent chains name (see [Store.Remove]).
 	ErrInUse = errors.New("layer in use")

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +75,8 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ra := newReadAhead(ctx, r)
+	head := &headRecorder{r: r}
+	ra := newReadAhead(ctx, head)
 	defer ra.Close()
 	aw := newAsyncWriter(gz)
 	closed := false
@@ -88,9 +90,16 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	st := newSplitTar(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
 	if err != nil {
+		err = notTar(err, head.bytes())
+		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
+			err = fmt.Errorf("%w: %w", err, ErrTruncated)
+		}
 		return 0, err
 	}
 	sum, n := ra.Sum()
+	if n == 0 {
+		return 0, fmt.Errorf("%w: the input is empty", ErrNotTar)
+	}
 	if !tp.complete() {
 		return 0, fmt.Errorf("the tar ends without its end-of-archive marker (truncated after %d bytes?): %w", n, ErrTruncated)
 	}

@@ -3,7 +3,6 @@ package layer
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"hash"
 	"io"
 )
@@ -73,9 +72,6 @@ func (r *readAhead) produce(src io.Reader) {
 			// nothing more, hand nothing on.
 			return
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = io.EOF
-		}
 		r.h.Write(blk.b[:n])
 		r.total += int64(n)
 		blk.n, blk.err = n, err
@@ -110,9 +106,8 @@ func (r *readAhead) readFull(src io.Reader, b []byte) (int, error) {
 		m, err := src.Read(b[n:])
 		n += m
 		if err != nil {
-			if err == io.EOF && n > 0 {
-				err = io.ErrUnexpectedEOF
-			}
+			// The source's own error, unchanged: a decompressor's
+			// io.ErrUnexpectedEOF is a truncated download, not an end.
 			return n, err
 		}
 	}

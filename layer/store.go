@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Names in the home directory and in a layer directory.
@@ -77,20 +78,31 @@ func (s *Store) Home() string { return s.home }
 // wraps [ErrInvalidID].
 func ValidateID(id string) error {
 	if id == "" || len(id) > maxIDLen {
-		return fmt.Errorf("%q: length %d not in 1..%d: %w", id, len(id), maxIDLen, ErrInvalidID)
+		return fmt.Errorf("%q: length %d not in 1..%d (%s): %w", id, len(id), maxIDLen, idRule, ErrInvalidID)
 	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
+	pos := 0
+	for i, c := range id {
+		pos++
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || (i > 0 && (c == '_' || c == '.' || c == '-'))
-		if !ok {
-			return fmt.Errorf("%q: character %q at %d: %w", id, c, i, ErrInvalidID)
+		if ok {
+			continue
 		}
+		what := fmt.Sprintf("%q (U+%04X)", c, c)
+		if c == utf8.RuneError && !strings.HasPrefix(id[i:], string(utf8.RuneError)) {
+			what = fmt.Sprintf("byte %#02x (not UTF-8)", id[i])
+		} else if i == 0 && (c == '_' || c == '.' || c == '-') {
+			what = fmt.Sprintf("%q first", c)
+		}
+		return fmt.Errorf("%q: character %d is %s (%s): %w", id, pos, what, idRule, ErrInvalidID)
 	}
 	if strings.HasSuffix(id, removingSuffix) {
-		return fmt.Errorf("%q: ends in %q: %w", id, removingSuffix, ErrInvalidID)
+		return fmt.Errorf("%q: ends in %q, which the store uses while removing a layer: %w", id, removingSuffix, ErrInvalidID)
 	}
 	return nil
 }
+
+// idRule says which ids are valid, for error messages.
+const idRule = "an id is letters A-Z a-z, digits 0-9 and _ . -, starting with a letter or digit"
 
 // Dir returns the directory of layer id (which need not exist).
 func (s *Store) Dir(id string) string { return filepath.Join(s.home, id) }

@@ -66,6 +66,9 @@ func FuzzFormat(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, sd []byte) {
+		if err := Validate(sd); err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Validate(%x) error %q does not wrap ErrInvalid", sd, err)
+		}
 		text, err := Format(sd)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
@@ -76,6 +79,9 @@ func FuzzFormat(f *testing.F) {
 		sd2, err := Compile(text)
 		if err != nil {
 			t.Fatalf("Compile(Format(%x)) = Compile(%q): %v", sd, text, err)
+		}
+		if err := Validate(sd2); err != nil {
+			t.Fatalf("Validate(Compile(%q)): %v", text, err)
 		}
 		text2, err := Format(sd2)
 		if err != nil || text2 != text {

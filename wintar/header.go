@@ -2,6 +2,7 @@ package wintar
 
 import (
 	"archive/tar"
+	"errors"
 	"strconv"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 // outside 1678–2262 as UnixNano does), the creation time from
 // LIBARCHIVE.creationtime or else the modification time, and the attributes
 // from MSWINDOWS.fileattr or else DIRECTORY for directories. A malformed
-// fileattr gives strconv's error; a malformed creation time tar.ErrHeader.
+// fileattr or creation time gives a *[PAXError] naming the record, whose
+// cause is go-winio's (strconv's error; tar.ErrHeader).
 func FileInfoFromHeader(hdr *tar.Header) (name string, size int64, info *backupstream.FileBasicInfo, err error) {
 	name = hdr.Name
 	if hdr.Typeflag == tar.TypeReg {
@@ -30,7 +32,11 @@ func FileInfoFromHeader(hdr *tar.Header) (name string, size int64, info *backups
 	if s, ok := hdr.PAXRecords[PAXFileAttr]; ok {
 		a, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
-			return "", 0, nil, err
+			reason := "not a decimal number"
+			if errors.Is(err, strconv.ErrRange) {
+				reason = "out of range (attributes are 32 bits: at most 4294967295)"
+			}
+			return "", 0, nil, &PAXError{Key: PAXFileAttr, Value: s, Reason: reason, Err: err}
 		}
 		info.FileAttributes = uint32(a)
 	} else if hdr.Typeflag == tar.TypeDir {
@@ -39,7 +45,8 @@ func FileInfoFromHeader(hdr *tar.Header) (name string, size int64, info *backups
 	if s, ok := hdr.PAXRecords[PAXCreationTime]; ok {
 		t, err := ParsePAXTime(s)
 		if err != nil {
-			return "", 0, nil, err
+			return "", 0, nil, &PAXError{Key: PAXCreationTime, Value: s,
+				Reason: "not a PAX time (decimal seconds since 1970, optionally with a fraction: 1682942400.5)", Err: err}
 		}
 		info.CreationTime = backupstream.FiletimeFromTime(t)
 	}

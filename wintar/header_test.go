@@ -126,8 +126,10 @@ func TestFileInfoFromHeaderErrors(t *testing.T) {
 			if !errors.Is(err, tc.wantIs) {
 				t.Errorf("error %v is not %v", err, tc.wantIs)
 			}
-			if err.Error() != tc.wantText {
-				t.Errorf("error %q, want %q", err, tc.wantText)
+			// The cause keeps go-winio's text (the record dumps compare it).
+			var pe *wintar.PAXError
+			if !errors.As(err, &pe) || pe.Err.Error() != tc.wantText {
+				t.Errorf("error %q: cause is not go-winio's %q", err, tc.wantText)
 			}
 			if info != nil {
 				t.Errorf("info %+v returned with an error", info)
@@ -217,6 +219,31 @@ func TestBasicInfoHeader(t *testing.T) {
 			}
 			if *back != in {
 				t.Errorf("FileInfoFromHeader(BasicInfoHeader(info))\n got %+v\nwant %+v", *back, in)
+			}
+		})
+	}
+}
+
+// TestPAXErrorText: a malformed Windows PAX record is reported by its key
+// and value, in words a user can act on, with no Go function or package
+// names.
+func TestPAXErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		pax  map[string]string
+		want string
+	}{
+		{map[string]string{wintar.PAXFileAttr: "junk"}, `MSWINDOWS.fileattr "junk": not a decimal number`},
+		{map[string]string{wintar.PAXFileAttr: "-1"}, `MSWINDOWS.fileattr "-1": not a decimal number`},
+		{map[string]string{wintar.PAXFileAttr: "4294967296"}, `MSWINDOWS.fileattr "4294967296": out of range (attributes are 32 bits: at most 4294967295)`},
+		{map[string]string{wintar.PAXCreationTime: "12.3x"}, `LIBARCHIVE.creationtime "12.3x": not a PAX time (decimal seconds since 1970, optionally with a fraction: 1682942400.5)`},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			_, _, _, err := wintar.FileInfoFromHeader(&tar.Header{Name: "Files/a", Typeflag: tar.TypeReg, PAXRecords: tc.pax})
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %q, want %q", err, tc.want)
+			}
+			if !errors.Is(err, wintar.ErrInvalidPAX) {
+				t.Errorf("error %v is not ErrInvalidPAX", err)
 			}
 		})
 	}

@@ -22,13 +22,22 @@ type TarReader interface {
 // SecurityDescriptorFromHeader returns the security descriptor of a tar
 // entry: MSWINDOWS.rawsd base64-decoded as is (not validated), else
 // MSWINDOWS.sd compiled from SDDL, else nil. An empty result means the
-// entry has no security stream.
+// entry has no security stream. A malformed value gives a *[PAXError]
+// naming the record.
 func SecurityDescriptorFromHeader(hdr *tar.Header) ([]byte, error) {
 	if raw, ok := hdr.PAXRecords[PAXRawSD]; ok {
-		return base64.StdEncoding.DecodeString(raw)
+		sd, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil {
+			return nil, &PAXError{Key: PAXRawSD, Value: raw, Reason: "not base64 (" + err.Error() + ")", Err: err}
+		}
+		return sd, nil
 	}
 	if s, ok := hdr.PAXRecords[PAXSD]; ok {
-		return sddl.Compile(s)
+		sd, err := sddl.Compile(s)
+		if err != nil {
+			return nil, &PAXError{Key: PAXSD, Value: s, Reason: "not SDDL: " + sddlReason(err), Err: err}
+		}
+		return sd, nil
 	}
 	return nil, nil
 }
@@ -51,7 +60,7 @@ func EAsFromHeader(hdr *tar.Header) ([]backupstream.EA, error) {
 	for _, k := range keys {
 		v, err := base64.StdEncoding.DecodeString(hdr.PAXRecords[k])
 		if err != nil {
-			return nil, err
+			return nil, &PAXError{Key: k, Value: hdr.PAXRecords[k], Reason: "not base64 (" + err.Error() + ")", Err: err}
 		}
 		eas = append(eas, backupstream.EA{Name: k[len(PAXEAPrefix):], Value: v})
 	}
@@ -149,4 +158,10 @@ func writeStream(bw *backupstream.Writer, id backupstream.StreamID, name string,
 	}
 	_, err := bw.Write(payload)
 	return err
+}
+
+// sddlReason is an sddl error's text without the package prefix and the
+// ErrInvalid suffix, which the record key already implies.
+func sddlReason(err error) string {
+	return strings.TrimSuffix(strings.TrimPrefix(err.Error(), "sddl: "), ": "+sddl.ErrInvalid.Error())
 }

@@ -281,6 +281,7 @@ func TestWriteBackupStreamFromTarFileErrors(t *testing.T) {
 		{"rawsd URL alphabet", []entry{reg("Files/a", "", map[string]string{wintar.PAXRawSD: "ab-_"})}, "illegal base64 data at input byte 2", nil},
 		{"rawsd missing padding", []entry{reg("Files/a", "", map[string]string{wintar.PAXRawSD: "UkE"})}, "illegal base64 data at input byte 0", nil},
 		{"xattr not base64", []entry{reg("Files/a", "", map[string]string{wintar.PAXEAPrefix + "X": "%%%%"})}, "illegal base64 data at input byte 0", nil},
+		{"sd not SDDL", []entry{reg("Files/a", "", map[string]string{wintar.PAXSD: "junk"})}, "", wintar.ErrInvalidPAX},
 		{"EA name too long", []entry{reg("Files/a", "", map[string]string{wintar.PAXEAPrefix + strings.Repeat("N", 256): ""})}, "extended attribute name too large", backupstream.ErrEANameTooLarge},
 		{"EA value too long", []entry{reg("Files/a", "", map[string]string{wintar.PAXEAPrefix + "V": b64(strings.Repeat("v", 65536))})}, "extended attribute value too large", backupstream.ErrEAValueTooLarge},
 		{"symlink target too long", []entry{symlink("Files/l", strings.Repeat("t", 20000), nil)}, "", wintar.ErrReparseTargetTooLong},
@@ -290,8 +291,8 @@ func TestWriteBackupStreamFromTarFileErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if tc.wantText != "" && err.Error() != tc.wantText {
-				t.Errorf("error %q, want %q", err, tc.wantText)
+			if tc.wantText != "" && goWinioText(err) != tc.wantText {
+				t.Errorf("error %q, want go-winio's %q", err, tc.wantText)
 			}
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("error %v is not %v", err, tc.wantIs)
@@ -385,4 +386,33 @@ func TestWriteBackupStreamFromTarFileShortEntry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStreamPAXErrorText: a malformed base64 or SDDL record is reported by
+// its key and value.
+func TestStreamPAXErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		pax  map[string]string
+		want string
+	}{
+		{map[string]string{wintar.PAXRawSD: "abc!"}, `MSWINDOWS.rawsd "abc!": not base64 (illegal base64 data at input byte 3)`},
+		{map[string]string{wintar.PAXEAPrefix + "X": "%%%%"}, `MSWINDOWS.xattr.X "%%%%": not base64 (illegal base64 data at input byte 0)`},
+		{map[string]string{wintar.PAXRawSD: strings.Repeat("A", 100) + "!"}, `MSWINDOWS.rawsd "` + strings.Repeat("A", 64) + `...": not base64 (illegal base64 data at input byte 100)`},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			_, _, err := streamFromTar(t, reg("Files/a", "", tc.pax))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %q, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// goWinioText is err as go-winio words it: a PAX error by its cause.
+func goWinioText(err error) string {
+	var pe *wintar.PAXError
+	if errors.As(err, &pe) && pe.Err != nil {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

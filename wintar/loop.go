@@ -73,11 +73,11 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 		return 0, nil
 	}
 	if err != nil {
-		return 0, &EntryError{Op: "read", Index: index, Err: err}
+		return 0, &EntryError{Op: OpRead, Index: index, Err: err}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, &EntryError{Op: "read", Name: hdr.Name, Index: index, Err: err}
+			return total, &EntryError{Op: OpRead, Name: hdr.Name, Index: index, Err: err}
 		}
 		var next *tar.Header
 		if cfg.strict {
@@ -87,7 +87,7 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 				skip, verr = checkStrict(hdr)
 			}
 			if verr != nil {
-				return total, &EntryError{Op: "validate", Name: hdr.Name, Index: index, Err: verr}
+				return total, &EntryError{Op: OpValidate, Name: hdr.Name, Index: index, Err: verr}
 			}
 			if skip {
 				cfg.log.Warn("skipping global PAX header", "entry", hdr.Name, "index", index)
@@ -97,7 +97,7 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 					return total, nil
 				}
 				if err != nil {
-					return total, &EntryError{Op: "read", Index: index, Err: err}
+					return total, &EntryError{Op: OpRead, Index: index, After: hdr.Name, Err: err}
 				}
 				hdr = next
 				continue
@@ -105,23 +105,23 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 		}
 		if target, ok := WhiteoutTarget(hdr.Name); ok {
 			if err := w.Remove(ToWindows(target)); err != nil {
-				return total, &EntryError{Op: "Remove", Name: hdr.Name, Index: index, Err: err}
+				return total, &EntryError{Op: OpRemove, Name: hdr.Name, Index: index, Err: err}
 			}
 			next, err = t.Next()
 			index++
 		} else if hdr.Typeflag == tar.TypeLink {
 			if err := w.AddLink(ToWindows(hdr.Name), ToWindows(hdr.Linkname)); err != nil {
-				return total, &EntryError{Op: "AddLink", Name: hdr.Name, Index: index, Err: err}
+				return total, &EntryError{Op: OpAddLink, Name: hdr.Name, Index: index, Err: err}
 			}
 			next, err = t.Next()
 			index++
 		} else {
 			name, size, info, ferr := FileInfoFromHeader(hdr)
 			if ferr != nil {
-				return total, &EntryError{Op: "FileInfoFromHeader", Name: hdr.Name, Index: index, Err: ferr}
+				return total, &EntryError{Op: OpFileInfo, Name: hdr.Name, Index: index, Err: ferr}
 			}
 			if err := w.Add(ToWindows(name), info); err != nil {
-				return total, &EntryError{Op: "Add", Name: hdr.Name, Index: index, Err: err}
+				return total, &EntryError{Op: OpAdd, Name: hdr.Name, Index: index, Err: err}
 			}
 			ct := countingTar{TarReader: t, strict: cfg.strict, file: hdr.Name, index: index}
 			next, err = WriteBackupStreamFromTarFile(w, &ct, hdr)
@@ -129,7 +129,7 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 				return total, ct.invalid
 			}
 			if err != nil && err != io.EOF {
-				return total, &EntryError{Op: "WriteBackupStreamFromTarFile", Name: hdr.Name, Index: index, Err: err}
+				return total, ct.entryError(hdr.Name, err)
 			}
 			total += size
 			index += ct.n
@@ -138,7 +138,7 @@ func Import(ctx context.Context, t TarReader, w LayerWriter, opts ...ImportOptio
 			return total, nil
 		}
 		if err != nil {
-			return total, &EntryError{Op: "read", Index: index, Err: err}
+			return total, &EntryError{Op: OpRead, Index: index, After: hdr.Name, Err: err}
 		}
 		hdr = next
 	}
@@ -156,20 +156,55 @@ type countingTar struct {
 	file    string
 	index   int
 	invalid *EntryError
+	// stream and streamIndex name the newest alternate-data-stream entry
+	// attached to file; last is the newest header read.
+	stream      string
+	streamIndex int
+	last        string
+	nextErr     error // the error of a header that could not be read
+}
+
+// entryError attributes an error of WriteBackupStreamFromTarFile to the
+// entry it happened on: a header that could not be read is the entry
+// after the last one read, not the file; a payload error inside an
+// alternate data stream is that stream's entry.
+func (c *countingTar) entryError(file string, err error) *EntryError {
+	switch {
+	case c.nextErr != nil && err == c.nextErr:
+		last := c.last
+		if last == "" {
+			last = file
+		}
+		return &EntryError{Op: OpStream, Index: c.index + c.n, After: last, Err: err}
+	case c.stream != "":
+		return &EntryError{Op: OpStream, Name: c.stream, Index: c.streamIndex, Err: err}
+	}
+	return &EntryError{Op: OpStream, Name: file, Index: c.index, Err: err}
 }
 
 func (c *countingTar) Next() (*tar.Header, error) {
 	c.n++
 	hdr, err := c.TarReader.Next()
-	if err != nil || !c.strict || hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(hdr.Name, c.file+":") {
+	if err != nil {
+		if err != io.EOF {
+			c.nextErr = err
+		}
 		return hdr, err
+	}
+	c.last = hdr.Name
+	if hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(hdr.Name, c.file+":") {
+		return hdr, nil
+	}
+	c.stream, c.streamIndex = hdr.Name, c.index+c.n
+	if !c.strict {
+		return hdr, nil
 	}
 	verr := checkSparse(hdr)
 	if verr == nil {
 		verr = checkStream(hdr)
 	}
 	if verr != nil {
-		c.invalid = &EntryError{Op: "validate", Name: hdr.Name, Index: c.index + c.n, Err: verr}
+		c.invalid = &EntryError{Op: OpValidate, Name: hdr.Name, Index: c.index + c.n, Err: verr}
 		return nil, c.invalid
 	}
 	return hdr, nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/winlayer/winlayer/backupstream"
@@ -168,15 +169,18 @@ func TestImportReadErrorIndex(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Op != "read" || ee.Index != 2 || !errors.Is(err, tar.ErrHeader) {
 		t.Fatalf("error %v, want read error at index 2", err)
 	}
-	if want := "entry 2: read: archive/tar: invalid tar header"; err.Error() != want {
+	if want := `entry 2 (after "Files/.wh.b"): reading the tar header: archive/tar: invalid tar header`; err.Error() != want {
 		t.Errorf("text %q, want %q", err, want)
 	}
 }
 
 func TestEntryErrorText(t *testing.T) {
-	err := &wintar.EntryError{Op: "FileInfoFromHeader", Name: "Files/a", Index: 3, Err: errors.New("boom")}
-	if want := `entry 3 "Files/a": FileInfoFromHeader: boom`; err.Error() != want {
+	err := &wintar.EntryError{Op: wintar.OpFileInfo, Name: "Files/a", Index: 3, Err: errors.New("boom")}
+	if want := `entry 3 "Files/a": boom`; err.Error() != want {
 		t.Errorf("%q, want %q", err, want)
+	}
+	if want := `FileInfoFromHeader: boom`; err.GoWinioText() != want {
+		t.Errorf("go-winio text %q, want %q", err.GoWinioText(), want)
 	}
 }
 
@@ -239,5 +243,38 @@ func TestBCDBackupName(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("BCDBackupName(%q) = %q, %v; want %q", name, got, ok, want)
 		}
+	}
+}
+
+// TestImportErrorNamesItsEntry: an error is reported on the entry where it
+// happened: a damaged header after a file is the next entry (before, the
+// file was named), a truncated alternate data stream is that stream.
+func TestImportErrorNamesItsEntry(t *testing.T) {
+	twoFiles := makeTar(t, reg("Files/a", "aaaa", nil), reg("Files/b", "bbbb", nil))
+	bigFile := makeTar(t, reg("Files/a", strings.Repeat("a", 600), nil))
+	withADS := makeTar(t, reg("Files/a", "aaaa", nil), reg("Files/a:s", strings.Repeat("s", 600), nil))
+	// Each header is one block (no PAX) plus one payload block.
+	damaged := append([]byte(nil), twoFiles...)
+	copy(damaged[1024:1024+512], bytes.Repeat([]byte{'x'}, 512))
+	for _, tc := range []struct {
+		name, want string
+		tar        []byte
+		wantIndex  int
+		wantName   string
+	}{
+		{"damaged header after a file", `entry 1 (after "Files/a"): reading the tar header: archive/tar: invalid tar header`, damaged, 1, ""},
+		{"cut inside a stream's payload", `entry 1 "Files/a:s": unexpected EOF`, withADS[:1024+512+100], 1, "Files/a:s"},
+		{"cut inside a file's payload", `entry 0 "Files/a": unexpected EOF`, bigFile[:612], 0, "Files/a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := importTar(t, tc.tar, &recorder{})
+			var ee *wintar.EntryError
+			if !errors.As(err, &ee) || ee.Index != tc.wantIndex || ee.Name != tc.wantName {
+				t.Fatalf("error %#v, want index %d name %q", err, tc.wantIndex, tc.wantName)
+			}
+			if err.Error() != tc.want {
+				t.Errorf("error %q, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/winlayer/winlayer/sddl"
 )
 
 // ErrUnsafeName reports a tar entry name (or link target) that a layer
@@ -136,7 +138,31 @@ func checkStrict(hdr *tar.Header) (skip bool, err error) {
 	if hasStream(hdr.Name) {
 		return false, ErrOrphanStream
 	}
-	return false, nil
+	return false, checkSecurityDescriptor(hdr)
+}
+
+// checkSecurityDescriptor parses the entry's MSWINDOWS.rawsd before the
+// store accepts it (go-winio passes any bytes on to Windows, which would
+// refuse them only when the layer is used): an empty value, or bytes that
+// are not a well-formed self-relative security descriptor
+// ([sddl.Validate]), give a *[PAXError].
+func checkSecurityDescriptor(hdr *tar.Header) error {
+	raw, ok := hdr.PAXRecords[PAXRawSD]
+	if !ok {
+		return nil
+	}
+	if raw == "" {
+		return &PAXError{Key: PAXRawSD, Value: raw, Reason: "empty security descriptor (leave the record out for none)"}
+	}
+	sd, err := SecurityDescriptorFromHeader(hdr)
+	if err != nil {
+		return err
+	}
+	if err := sddl.Validate(sd); err != nil {
+		return &PAXError{Key: PAXRawSD, Value: raw,
+			Reason: "not a valid security descriptor: " + sddlReason(err), Err: err}
+	}
+	return nil
 }
 
 // checkStream applies the store-mode rules to an alternate-data-stream

@@ -244,3 +244,41 @@ func TestImportStrictAccepts(t *testing.T) {
 		}
 	}
 }
+
+// TestStrictSecurityDescriptor: in strict mode MSWINDOWS.rawsd is parsed
+// before the entry is accepted: an empty or malformed descriptor is
+// refused with an error naming the entry and the record (before, any
+// bytes were passed on); go-winio mode still passes them on.
+func TestStrictSecurityDescriptor(t *testing.T) {
+	const good = "AQAEgBQAAAAkAAAAAAAAADAAAAABAgAAAAAABSAAAAAgAgAAAQEAAAAAAAUSAAAAAgAgAAEAAAAAABgA/wEfAAECAAAAAAAFIAAAACACAAA="
+	damaged := "AQAEgBQAAAAkAAAAAAAAAMgAAAAB" + good[28:] // dacl offset 200
+	for _, tc := range []struct {
+		name, rawsd, want string
+		lax               bool // go-winio mode accepts it
+	}{
+		{"empty", "", `entry 1 "Files/bad": MSWINDOWS.rawsd "": empty security descriptor (leave the record out for none)`, true},
+		{"three bytes", "UkFX", `entry 1 "Files/bad": MSWINDOWS.rawsd "UkFX": not a valid security descriptor: descriptor is 3 bytes, shorter than the 20 byte header`, true},
+		{"dacl out of bounds", damaged, `entry 1 "Files/bad": MSWINDOWS.rawsd "` + damaged[:64] + `...": not a valid security descriptor: dacl at offset 200: out of bounds of the 80 byte descriptor`, true},
+		{"not base64", "abc!", `entry 1 "Files/bad": MSWINDOWS.rawsd "abc!": not base64 (illegal base64 data at input byte 3)`, false},
+	} {
+		for _, bad := range []entry{reg("Files/bad", "x", map[string]string{wintar.PAXRawSD: tc.rawsd}), dir("Files/bad", map[string]string{wintar.PAXRawSD: tc.rawsd})} {
+			t.Run(tc.name+"/"+string(rune(bad.hdr.Typeflag)), func(t *testing.T) {
+				b := makeTar(t, reg("Files/ok", "ok", map[string]string{wintar.PAXRawSD: good}), bad)
+				rec := &recorder{}
+				_, err := importTar(t, b, rec, wintar.WithStrictNames())
+				want := tc.want
+				if err == nil || err.Error() != want || !errors.Is(err, wintar.ErrInvalidPAX) {
+					t.Fatalf("error %v\nwant %s", err, want)
+				}
+				for _, c := range rec.calls {
+					if strings.HasPrefix(c.name, `Files\bad`) {
+						t.Errorf("the LayerWriter saw %v", c)
+					}
+				}
+				if _, err := importTar(t, b, &recorder{}); (err == nil) != tc.lax {
+					t.Errorf("go-winio mode: error %v, want accepted: %v", err, tc.lax)
+				}
+			})
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +53,12 @@ cache, so exporting a large layer does not evict what other programs cache.`,
 			}
 			defer rc.Close()
 			if _, err := nocache.Copy(out, rc); err != nil {
-				return fmt.Errorf("export %s: %w", args[0], err)
+				// The layer's own errors name it already; wrapping the
+				// copy (it uses the layer's WriteTo) would say it twice.
+				if strings.HasPrefix(err.Error(), "export "+args[0]+": ") {
+					return err
+				}
+				return fmt.Errorf("export %s: writing the tar: %w", args[0], err)
 			}
 			return nil
 		},

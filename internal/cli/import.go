@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -22,8 +21,8 @@ func newImportCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import [--parent ID]... ID < layer.tar",
 		Short: "Import a Windows layer tar into the store",
-		Long: `import reads a Windows layer tar (uncompressed, or gzip-compressed as
-registries serve it) and stores it as layer ID: files as real files under
+		Long: `import reads a Windows layer tar (uncompressed, or gzip- or
+zstd-compressed as registries serve it) and stores it as layer ID: files as real files under
 <store>/ID/Files, Hives and UtilityVM, Windows metadata in <store>/ID/.winlayer,
 and the tar's own headers (tar-split), so that 'winlayer export' gives back
 the same bytes.
@@ -77,11 +76,12 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			}
 			cr := &countReader{r: newCancelReader(cmd.Context(), in)}
 			stop := startProgress(o, cr, in, "import "+args[0])
-			r, err := maybeGunzip(bufio.NewReaderSize(cr, 1<<20))
+			r, done, err := decompress(bufio.NewReaderSize(cr, 1<<20))
 			if err != nil {
 				stop()
 				return fmt.Errorf("import %s: %w", args[0], err)
 			}
+			defer done()
 			size, err := s.Import(cmd.Context(), args[0], paths, r)
 			stop()
 			if len(parents) > 1 && errors.Is(err, layer.ErrBadChain) {
@@ -105,15 +105,6 @@ size is known (-f FILE, or standard input redirected from a file).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the imported layer as JSON (id, size, diff_id, tar_size, parents) instead of the text lines")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the tar from this file instead of standard input")
 	return cmd
-}
-
-// maybeGunzip decompresses gzip input (detected by its magic bytes).
-func maybeGunzip(br *bufio.Reader) (io.Reader, error) {
-	magic, err := br.Peek(2)
-	if err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-		return gzip.NewReader(br)
-	}
-	return br, nil
 }
 
 type countReader struct {

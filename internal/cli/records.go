@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -32,8 +33,8 @@ func newRecordsDumpCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dump [--hex] < layer.tar > records.jsonl",
 		Short: "Decode a layer tar into import records",
-		Long: `dump reads an uncompressed Windows layer tar on standard input, runs the
-same import loop as hcsshim and moby, and writes one JSON record per
+		Long: `dump reads a Windows layer tar (uncompressed, gzip or zstd) on standard
+input, runs the same import loop as hcsshim and moby, and writes one JSON record per
 Add/AddLink/Remove call to standard output, with each file's backup stream
 split into its parts (security descriptor with its SDDL, EAs, reparse target,
 data, alternate data streams).
@@ -44,13 +45,27 @@ them); --strict applies the layer store's checks and fails on the first
 such entry.
 
 On bad input it writes an error record naming the entry, reports the error
-on standard error and exits with status 1.`,
+on standard error and exits with status 1. The error record keeps go-winio's
+wording (to compare with go-winio's own dumps); standard error says it in
+words.`,
 		Example: `  winlayer records dump < layer.tar | jq -c '{op, win_name, size}'
   winlayer records dump --hex < layer.tar > layer.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, done, err := decompress(bufio.NewReaderSize(o.stdin, 1<<20))
+			if err != nil {
+				return fmt.Errorf("records dump: %w", err)
+			}
+			defer done()
 			out := bufio.NewWriterSize(o.stdout, 1<<20)
-			err := records.Dump(cmd.Context(), bufio.NewReaderSize(o.stdin, 1<<20), out, opts)
+			err = records.Dump(cmd.Context(), in, out, opts)
+			if err == nil {
+				// Read to the end of the input: a compressed stream is
+				// checked (CRC, size, a missing trailer) only there.
+				if _, derr := io.Copy(io.Discard, in); derr != nil {
+					err = fmt.Errorf("records dump: after the tar: %w", derr)
+				}
+			}
 			if ferr := out.Flush(); err == nil {
 				err = ferr
 			}

@@ -51,7 +51,7 @@ survive a round trip bit for bit.`,
 			if err != nil {
 				return err
 			}
-			type result struct{ id, in, out string }
+			type result struct{ id, path, in, out string }
 			var results []result
 			for i, path := range args {
 				id := fmt.Sprintf("%d-%s", i+1, sanitizeID(strings.TrimSuffix(filepath.Base(path), ".tar")))
@@ -65,7 +65,7 @@ survive a round trip bit for bit.`,
 				if err != nil {
 					return fmt.Errorf("verify %s: %w", path, err)
 				}
-				results = append(results, result{id: id, in: hex.EncodeToString(h.Sum(nil))})
+				results = append(results, result{id: id, path: path, in: hex.EncodeToString(h.Sum(nil))})
 			}
 			fmt.Fprintf(o.stdout, "$ winlayer --store %s ls\n", home)
 			lsCmd := newLsCmd(&options{store: home, stdout: o.stdout})
@@ -81,13 +81,13 @@ survive a round trip bit for bit.`,
 				r := &results[i]
 				rc, err := s.Export(cmd.Context(), r.id)
 				if err != nil {
-					return err
+					return fmt.Errorf("verify %s: %w", r.path, err)
 				}
 				h := sha256.New()
 				_, err = io.Copy(h, rc)
 				rc.Close()
 				if err != nil {
-					return fmt.Errorf("verify %s: %w", r.id, err)
+					return fmt.Errorf("verify %s: %w", r.path, err)
 				}
 				r.out = hex.EncodeToString(h.Sum(nil))
 				verdict := "match"

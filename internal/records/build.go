@@ -36,13 +36,21 @@ type BuildError struct {
 	Err error
 }
 
-// Error formats the error for people: `record 3 "Files\a.txt": <op>: <err>`.
+// Error formats the error for people: `record 3 "Files\a.txt": <op>:
+// <err>`, without the op when it is the exporter's Go function name
+// (go-winio's wording is for [BuildError.ErrorRecord]).
 func (e *BuildError) Error() string {
 	if e.Record < 0 {
 		return fmt.Sprintf("%s: %v", e.Op, e.Err)
 	}
+	if e.Op == opExport {
+		return fmt.Sprintf("record %d %q: %v", e.Record, e.WinName, e.Err)
+	}
 	return fmt.Sprintf("record %d %q: %s: %v", e.Record, e.WinName, e.Op, e.Err)
 }
+
+// opExport is the exporter step's name in go-winio's error records.
+const opExport = "WriteTarFileFromBackupStream"
 
 // Unwrap returns Err.
 func (e *BuildError) Unwrap() error { return e.Err }
@@ -120,7 +128,7 @@ func buildOne(tw *tar.Writer, rec *buildRecord, opts BuildOptions) error {
 			sr = noSeek{sr}
 		}
 		if err := wintar.WriteTarFileFromBackupStream(tw, sr, rec.WinName, size, rec.FileInfo.Basic()); err != nil {
-			return &BuildError{WinName: rec.WinName, Op: "WriteTarFileFromBackupStream", Err: err}
+			return &BuildError{WinName: rec.WinName, Op: opExport, Err: err}
 		}
 	case OpRemove:
 		if err := wintar.WriteWhiteout(tw, rec.WinName); err != nil {

@@ -117,8 +117,9 @@ func (d *dumper) fillStream(r *Record) {
 // fail writes the error record for a failed import.
 func (d *dumper) fail(ee *wintar.EntryError) error {
 	d.tr.closeEntry()
-	msg := ee.Op + ": " + ee.Err.Error()
-	if ee.Op == "WriteBackupStreamFromTarFile" && d.pending != nil {
+	// The records compare with go-winio's: its wording, not the user's.
+	msg := ee.GoWinioText()
+	if ee.Op == wintar.OpStream && d.pending != nil {
 		r := d.pending
 		d.pending = nil
 		r.Entries = append(r.Entries, d.tr.take(0)...)
