@@ -28,7 +28,7 @@ cache, so exporting a large layer does not evict what other programs cache.`,
   winlayer export base | sha256sum`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			s, err := o.openStore()
+			s, err := o.openStoreReadOnly()
 			if err != nil {
 				return err
 			}

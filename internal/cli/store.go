@@ -35,6 +35,11 @@ func addStoreFlag(root *cobra.Command, o *options) {
 
 func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store) }
 
+// openStoreReadOnly opens the store of a command that only reads (ls,
+// inspect, export, check): nothing is created, no cleanup runs, and a
+// missing store is an error naming its path.
+func (o *options) openStoreReadOnly() (*layer.Store, error) { return layer.OpenReadOnly(o.store) }
+
 // isTerminal reports whether f is a character device (a terminal).
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
