@@ -115,6 +115,9 @@ func (s *Store) readChain(id string) ([]string, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("read layerchain file: %w (a file of mode 0600, as moby and older winlayer versions wrote it: run as its owner, or chmod 644 it)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read layerchain file: %w", err)
 	}

@@ -33,7 +33,9 @@ func Import(ctx context.Context, home, id string, parents []string, r io.Reader,
 // tar-split so that [Store.Export] reproduces r byte for byte. The layer
 // appears only when the whole tar was read and written; on any error —
 // including ctx being cancelled — the store is left as it was, and the
-// error names the layer and the entry.
+// error names the layer and the entry. The one error after which the
+// layer is there is [ErrCommittedNotDurable] (renamed into place, the
+// final directory flush failed); Import then returns the size too.
 //
 // The parents follow the chain rules of [Store.NewWriter]: one parent
 // directory stands for its whole chain, several must be that whole chain;
@@ -60,6 +62,9 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	if err := w.Close(); err != nil {
+		if errors.Is(err, ErrCommittedNotDurable) {
+			return size, fmt.Errorf("import %s: %w", id, err)
+		}
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	return size, nil
