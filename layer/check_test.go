@@ -225,12 +225,21 @@ func TestCheckSkips(t *testing.T) {
 	mustDo(t, w.Close())
 	mustDo(t, s.Create("view", nil))
 	mustDo(t, s.MarkDirty("top"))
+	// A sandbox layer as the driver makes it: Files links onto the
+	// sandbox's file system.
+	mustDo(t, s.Create("sandbox", nil))
+	sb := s.Dir("sandbox")
+	mustDo(t, os.RemoveAll(filepath.Join(sb, "Files")))
+	mustDo(t, os.MkdirAll(filepath.Join(sb, filepath.FromSlash(SandboxFilesLink)), 0o755))
+	mustDo(t, os.WriteFile(filepath.Join(sb, filepath.FromSlash(SandboxFilesLink), "new.txt"), []byte("x"), 0o644))
+	mustDo(t, os.Symlink(SandboxFilesLink, filepath.Join(sb, "Files")))
 	ro, err := OpenReadOnly(s.Home())
 	mustDo(t, err)
 	for id, skip := range map[string]string{
-		"made": "no tar-split record",
-		"view": "changed through a writable view",
-		"top":  "changed through a writable view",
+		"made":    "no tar-split record",
+		"view":    "changed through a writable view",
+		"sandbox": "Files is on the layer's sandbox",
+		"top":     "changed through a writable view",
 	} {
 		r, err := ro.Check(context.Background(), id, CheckOptions{})
 		if err != nil || !r.OK() {
@@ -250,7 +259,7 @@ func TestCheckSkips(t *testing.T) {
 		t.Errorf("check of a missing layer: %v, want ErrNotExist", err)
 	}
 	ids, err := ro.LayerIDs()
-	if err != nil || !slices.Equal(ids, []string{"base", "made", "top", "view"}) {
+	if err != nil || !slices.Equal(ids, []string{"base", "made", "sandbox", "top", "view"}) {
 		t.Errorf("LayerIDs: %v %v", ids, err)
 	}
 }
