@@ -175,7 +175,7 @@ func (l *lazyPipe) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (l *lazyPipe) cancelled() error {
-	return fmt.Errorf("export %s: %w", l.id, l.ctx.Err())
+	return fmt.Errorf("export %s: cancelled, the tar is incomplete: %w", l.id, l.ctx.Err())
 }
 
 func (l *lazyPipe) Read(p []byte) (int, error) {

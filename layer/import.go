@@ -94,6 +94,9 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	tp := &trailerPacker{Packer: bp}
 	st := newSplitTar(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
+	if cerr := ctx.Err(); err != nil && cerr != nil && errors.Is(err, cerr) {
+		return 0, w.cancelled(err, cerr, head.n.Load())
+	}
 	if err != nil {
 		err = notTar(err, head.bytes())
 		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
@@ -157,4 +160,23 @@ func (p *trailerPacker) complete() bool {
 		}
 	}
 	return true
+}
+
+// cancelled says what a cancel interrupted: how much of the input was
+// read, how many entries were complete and where the import was.
+func (w *Writer) cancelled(err, cause error, read int64) error {
+	where := ""
+	var ee *wintar.EntryError
+	if errors.As(err, &ee) {
+		switch {
+		case ee.Name != "":
+			where = fmt.Sprintf(", in entry %q", ee.Name)
+		case ee.After != "":
+			where = fmt.Sprintf(", waiting for the tar header after %q", ee.After)
+		default:
+			where = ", waiting for the first tar header"
+		}
+	}
+	return fmt.Errorf("cancelled after %d bytes of input and %d complete entries%s; nothing was stored: %w",
+		read, w.entries, where, cause)
 }
