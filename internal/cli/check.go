@@ -122,7 +122,7 @@ func checkVerdict(reports []*layer.CheckReport) error {
 		for _, p := range r.Problems {
 			e := p.Entry
 			if e == "" {
-				e = "(layer)"
+				e = "whole layer"
 			}
 			if !seen[e] {
 				seen[e] = true
