@@ -18,9 +18,10 @@ import (
 
 // Export returns the layer tar of layer id of the store in home; see
 // [Store.Export]. parents is accepted for hcsshim's signature; the chain
-// recorded in the layer is what counts.
+// recorded in the layer is what counts. The store is opened read-only
+// ([OpenReadOnly]): nothing is created or cleaned up.
 func Export(ctx context.Context, home, id string, parents []string) (io.ReadCloser, error) {
-	s, err := Open(home)
+	s, err := OpenReadOnly(home)
 	if err != nil {
 		return nil, err
 	}
