@@ -317,6 +317,14 @@ func (c *checker) onDisk(e *Entry) {
 	if (c.dirty || c.sandbox) && underFiles(e.Name) {
 		return
 	}
+	for p := path.Dir(e.Name); p != "." && p != "/"; p = path.Dir(p) {
+		if c.badOnDisk[p] {
+			// Beneath a damaged entry (a directory replaced by a file or
+			// a symlink): not looked at, not followed.
+			c.badOnDisk[e.Name] = true
+			return
+		}
+	}
 	fi, err := os.Lstat(filepath.Join(c.dir, filepath.FromSlash(e.Name)))
 	if errors.Is(err, fs.ErrNotExist) {
 		if e.Kind != KindTombstone { // without root a whiteout has no device

@@ -126,6 +126,13 @@ func TestCheck(t *testing.T) {
 				mustDo(t, os.Mkdir(p, 0o755))
 			},
 			want: []want{{"Files/empty.txt", "wrong type: a directory on disk, the index has a file"}}},
+		{name: "directory replaced by a symlink", layer: "top",
+			damage: func(t *testing.T, s *Store) {
+				p := filepath.Join(s.Dir("top"), "Files/dir")
+				mustDo(t, os.RemoveAll(p))
+				mustDo(t, os.Symlink(t.TempDir(), p))
+			},
+			want: []want{{"Files/dir", "wrong type: a symlink on disk, the index has a dir"}}},
 		{name: "parent removed", layer: "top",
 			damage: func(t *testing.T, s *Store) {
 				broken, err := s.RemoveForce("base")
