@@ -120,10 +120,10 @@ func (s *Store) Check(ctx context.Context, id string, opts CheckOptions) (*Check
 	c := &checker{s: s, id: id, dir: s.Dir(id), r: r, opts: opts}
 	c.chain()
 	if err := c.index(ctx); err != nil {
-		return nil, fmt.Errorf("check %s: %w", id, err)
+		return nil, fmt.Errorf("check %s: cancelled: %w", id, err)
 	}
 	if err := c.payloads(ctx); err != nil {
-		return nil, fmt.Errorf("check %s: %w", id, err)
+		return nil, fmt.Errorf("check %s: cancelled: %w", id, err)
 	}
 	return r.done(), nil
 }

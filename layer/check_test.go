@@ -262,6 +262,11 @@ func TestCheckSkips(t *testing.T) {
 	if err != nil || r.OK() || r.Problems[0].Entry != "Hives/System_Delta" {
 		t.Errorf("dirty layer with a truncated hive: %v %+v", err, r)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ro.Check(ctx, "base", CheckOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("check with a cancelled context: %v", err)
+	}
 	if _, err := ro.Check(context.Background(), "nope", CheckOptions{}); !errors.Is(err, ErrNotExist) {
 		t.Errorf("check of a missing layer: %v, want ErrNotExist", err)
 	}
