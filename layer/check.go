@@ -198,7 +198,7 @@ func (c *checker) index(ctx context.Context) error {
 	case c.sandbox:
 		c.r.skip("Files/ against the index: Files is on the layer's sandbox (written through its view)")
 	case c.dirty:
-		c.r.skip("Files/ against the index: the layer was changed through a writable view (dirty)")
+		c.r.skip("Files/ against the index: the layer is written through a view (marked dirty)")
 	}
 	sds := c.sdCount()
 	c.names, c.sizes = map[string]Kind{}, map[string]int64{}

@@ -244,9 +244,9 @@ func TestCheckSkips(t *testing.T) {
 	mustDo(t, err)
 	for id, skip := range map[string]string{
 		"made":    "no tar-split record",
-		"view":    "changed through a writable view",
+		"view":    "written through a view",
 		"sandbox": "Files is on the layer's sandbox",
-		"top":     "changed through a writable view",
+		"top":     "written through a view",
 	} {
 		r, err := ro.Check(context.Background(), id, CheckOptions{})
 		if err != nil || !r.OK() {
