@@ -87,13 +87,13 @@ func TestReadOnlyCommandsWriteNothing(t *testing.T) {
 		}
 	}
 	missing := filepath.Join(outside, "typo")
-	for _, cmd := range []string{"ls", "inspect", "export", "check"} {
+	for _, cmd := range []string{"ls", "inspect", "export", "check", "rm", "cleanup"} {
 		args := []string{"--store", missing, cmd}
-		if cmd == "inspect" || cmd == "export" {
+		if cmd == "inspect" || cmd == "export" || cmd == "rm" {
 			args = append(args, "base")
 		}
 		if _, errOut, code := run(t, nil, args...); code != 1 || !strings.Contains(errOut, missing) {
-			t.Errorf("%s of a missing store: exit %d, %q (want the path named)", cmd, code, errOut)
+			t.Errorf("%s of a missing store: exit %d, %q (want the path named; rm and cleanup, which write, create no store either)", cmd, code, errOut)
 		}
 		if _, err := os.Lstat(missing); err == nil {
 			t.Fatalf("%s created the missing store %s", cmd, missing)
