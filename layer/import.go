@@ -90,7 +90,7 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	st := newSplitTar(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
 	if err != nil {
-		err = notTar(err, head.bytes())
+		err = asInvalidEntry(notTar(err, head.bytes()))
 		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
 			err = fmt.Errorf("%w: %w", err, ErrTruncated)
 		}
