@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -161,5 +164,98 @@ func TestLoggerWired(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "x"+removingSuffix) {
 		t.Fatalf("the cleanup was not logged through WithLogger: %q", buf.String())
+	}
+}
+
+// sandboxCrashChild creates a sandbox layer "sb" (a test formatter that
+// writes its image in two steps) and is killed at a fault point.
+func sandboxCrashChild() int {
+	s, err := Open(os.Getenv("CRASH_HOME"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	format := func(image string, size int64) error {
+		f, err := os.Create(image)
+		if err != nil {
+			return err
+		}
+		faultPoint("sandbox:image-created")
+		if err := f.Truncate(size); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if err := s.Create("sb", nil, WithSandbox(1<<20, format)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}
+
+// TestSandboxCrashSafety kills a process creating a sandbox at every fault
+// point: the sandbox layer is then complete (image of its size, Files the
+// store's link to the mount point's Files) or absent, and opening the
+// store removes the rest.
+func TestSandboxCrashSafety(t *testing.T) {
+	run := func(home string, at int, trace bool) (string, bool) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "WINLAYER_CRASH_CHILD=sandbox", "CRASH_HOME="+home, "WINLAYER_FAULT_AT="+strconv.Itoa(at))
+		if trace {
+			cmd.Env = append(cmd.Env, "WINLAYER_FAULT_TRACE=1")
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && strings.Contains(ee.String(), "killed") {
+			return stderr.String(), true
+		}
+		if err != nil {
+			t.Fatalf("child (fault at %d): %v\n%s", at, err, stderr.String())
+		}
+		return stderr.String(), false
+	}
+	trace, killed := run(t.TempDir(), 0, true)
+	if killed {
+		t.Fatal("child killed without a fault point")
+	}
+	points := strings.Count(trace, "fault point ")
+	if !strings.Contains(trace, "sandbox:formatted") || !strings.Contains(trace, "writer:before-rename") {
+		t.Fatalf("fault points missing from the trace:\n%s", trace)
+	}
+	var complete, absent int
+	for at := 1; at <= points; at++ {
+		home := t.TempDir()
+		if _, killed := run(home, at, false); !killed {
+			t.Fatalf("fault point %d: child was not killed", at)
+		}
+		s := &Store{home: home}
+		if s.Exists("sb") {
+			complete++
+			v, err := s.View("sb")
+			if err != nil || len(v.Sandboxes) != 1 {
+				t.Fatalf("fault point %d: sandbox layer without its sandbox: %+v %v", at, v, err)
+			}
+			if fi, err := os.Stat(v.Sandboxes[0].Image); err != nil || fi.Size() != 1<<20 {
+				t.Fatalf("fault point %d: sandbox image incomplete: %v", at, err)
+			}
+			if link, err := os.Readlink(filepath.Join(s.Dir("sb"), "Files")); err != nil || filepath.ToSlash(link) != SandboxFilesLink {
+				t.Fatalf("fault point %d: Files is not the sandbox link: %q %v", at, link, err)
+			}
+		} else {
+			absent++
+		}
+		if _, err := Open(home); err != nil {
+			t.Fatalf("fault point %d: reopen: %v", at, err)
+		}
+		if left, _ := os.ReadDir(filepath.Join(home, stagingDir)); len(left) != 0 {
+			t.Fatalf("fault point %d: %d staging entries left after Open", at, len(left))
+		}
+	}
+	t.Logf("%d kill points: sandbox complete %d, absent %d", points, complete, absent)
+	if complete == 0 || absent == 0 {
+		t.Fatalf("kill points never hit one of the outcomes (complete %d, absent %d)", complete, absent)
 	}
 }
