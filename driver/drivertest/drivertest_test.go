@@ -2,8 +2,10 @@ package drivertest
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/winlayer/winlayer/driver"
@@ -47,4 +49,59 @@ func TestPlatform(t *testing.T) {
 		}
 		return d
 	})
+}
+
+// TestMountCalls: nested Gets mount once, the last Put unmounts once, a
+// failed mount leaves no reference (the next Get mounts again), and a
+// failing sandbox format leaves no layer.
+func TestMountCalls(t *testing.T) {
+	m := NewFakeMounter()
+	d, err := driver.New(t.TempDir(), nil, driver.WithMounter(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Cleanup()
+	for _, c := range [][2]string{{"base", ""}, {"l", "base"}} {
+		if err := d.Create(c[0], c[1], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("boom")
+	m.FailOn("mount", boom)
+	if _, err := d.Get("l", ""); !errors.Is(err, boom) || !strings.Contains(err.Error(), "l") {
+		t.Fatalf("Get with a failing mounter: %v", err)
+	}
+	m.FailOn("mount", nil)
+	for i := 0; i < 3; i++ {
+		if _, err := d.Get("l", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if err := d.Put("l"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "mount l rw|mount l rw|unmount l"
+	if got := strings.Join(m.Calls(), "|"); got != want {
+		t.Fatalf("calls %s, want %s", got, want)
+	}
+	if len(m.Mounted()) != 0 {
+		t.Fatalf("still mounted: %v", m.Mounted())
+	}
+	m.FailOn("format", boom)
+	if err := d.CreateReadWrite("sb", "base", nil); !errors.Is(err, boom) {
+		t.Fatalf("CreateReadWrite with a failing format: %v", err)
+	}
+	if d.Exists("sb") {
+		t.Fatal("a sandbox whose format failed exists")
+	}
+	m.FailOn("format", nil)
+	m.FailOn("mount-sandbox", driver.ErrSizeLimitUnsupported)
+	if err := d.CreateReadWrite("sb", "base", nil); !errors.Is(err, driver.ErrSizeLimitUnsupported) {
+		t.Fatalf("CreateReadWrite with a failing sandbox mount: %v", err)
+	}
+	if d.Exists("sb") {
+		t.Fatal("a sandbox that could not be mounted was kept")
+	}
 }
