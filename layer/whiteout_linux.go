@@ -18,25 +18,19 @@ import (
 // (the driver's Changes, export of a changed layer) honour. Where neither
 // can be made it does nothing: the index keeps the tombstone.
 func makeWhiteout(p string) error {
-	err := overlay.MakeWhiteout(p)
-	if err != nil && overlay.NoPrivilege(err) {
-		if err = overlay.MakeUserWhiteout(p); err != nil && overlay.NoPrivilege(err) {
-			return nil
-		}
+	if err := overlay.Whiteout(p); err != nil && !overlay.NoPrivilege(err) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // makeOpaque marks directory p opaque for overlayfs: trusted.overlay.opaque,
 // or without privilege user.overlay.opaque (ignored where neither works).
 func makeOpaque(p string) error {
-	err := overlay.MakeOpaque(p)
-	if err != nil && overlay.NoPrivilege(err) {
-		if err = overlay.MakeUserOpaque(p); err != nil && overlay.NoPrivilege(err) {
-			return nil
-		}
+	if err := overlay.Opaque(p); err != nil && !overlay.NoPrivilege(err) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // exchange swaps two directories atomically (renameat2 RENAME_EXCHANGE).

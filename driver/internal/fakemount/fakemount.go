@@ -374,7 +374,7 @@ func whiteoutGone(dir, upper string, lowers []string, seen map[string]bool) erro
 			if err := os.RemoveAll(up); err != nil {
 				return err
 			}
-			if err := makeWhiteout(up); err != nil {
+			if err := overlay.Whiteout(up); err != nil {
 				return err
 			}
 		}
@@ -388,15 +388,6 @@ func skipDir(fi fs.FileInfo) error {
 		return filepath.SkipDir
 	}
 	return nil
-}
-
-// makeWhiteout makes a device whiteout, or the xattr form without privilege.
-func makeWhiteout(p string) error {
-	err := overlay.MakeWhiteout(p)
-	if err != nil && overlay.NoPrivilege(err) {
-		err = overlay.MakeUserWhiteout(p)
-	}
-	return err
 }
 
 // sameEntry reports whether a and b are the same kind with the same
