@@ -28,7 +28,10 @@ import (
 // back into its upper directory — new and changed files, whiteouts for
 // deleted ones (overlayfs' xattr form where devices cannot be made) —
 // as an overlay mount would have written them. Changes made through a
-// view thus reach the layer when it is put, not while it is mounted. A
+// view thus reach the layer when it is put, not while it is mounted; a
+// directory removed and made again gets whiteouts for its old entries
+// rather than an opaque mark (the same view), and a lower directory's
+// mode or owner changed through the view is not copied up. A
 // writable view without lower directories is its upper directory
 // itself. Sandboxes are plain image files of the asked size (no limit is
 // enforced); their Files is the placeholder the store lays out. Every
