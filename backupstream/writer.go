@@ -12,7 +12,7 @@ import (
 // [ErrMissingBytes] and refused headers are not. A Writer is not safe for
 // concurrent use and does not close the underlying writer.
 type Writer struct {
-	w     io.Writer
+	w    io.Writer
 	left int64
 	err  error
 	buf  []byte
