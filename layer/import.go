@@ -66,7 +66,7 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 }
 
 func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
-	tsf, err := os.Create(filepath.Join(w.stage, metaDir, tarSplitFile))
+	tsf, err := os.Create(filepath.Join(w.Dir(), metaDir, tarSplitFile))
 	if err != nil {
 		return 0, err
 	}
