@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -34,6 +35,9 @@ func AppendHeader(dst []byte, h *Header) ([]byte, error) {
 		size += SparseOffsetSize
 	}
 	start := len(dst)
+	// One allocation at most: a name takes at most two UTF-16 bytes per
+	// UTF-8 byte.
+	dst = slices.Grow(dst, HeaderSize+2*len(h.Name)+SparseOffsetSize)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(h.ID))
 	dst = binary.LittleEndian.AppendUint32(dst, h.Attributes)
 	dst = binary.LittleEndian.AppendUint64(dst, size)

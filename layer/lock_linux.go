@@ -98,9 +98,9 @@ func mkdirIn(dir *os.File, name string, perm os.FileMode) error {
 	return nil
 }
 
-// syncFS flushes the whole file system holding dir (syncfs(2)): one call
+// sysSyncFS flushes the whole file system holding dir (syncfs(2)): one call
 // instead of an fsync per file of a large import.
-func syncFS(dir string) error {
+func sysSyncFS(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -109,10 +109,10 @@ func syncFS(dir string) error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
-// renameNoReplace renames a directory into place, failing with EEXIST
+// sysRenameNoReplace renames a directory into place, failing with EEXIST
 // when the destination exists (plain rename(2) would replace an empty
 // directory).
-func renameNoReplace(from, to string) error {
+func sysRenameNoReplace(from, to string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
 	if err == unix.EINVAL || err == unix.ENOSYS {
 		if _, serr := os.Lstat(to); serr == nil {

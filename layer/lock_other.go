@@ -61,9 +61,9 @@ func mkdirIn(dir *os.File, name string, perm os.FileMode) error {
 	return os.Mkdir(filepath.Join(dir.Name(), name), perm)
 }
 
-// syncFS makes the tree dir durable where syncfs(2) does not exist: every
+// sysSyncFS makes the tree dir durable where syncfs(2) does not exist: every
 // file is fsynced, then every directory (where directories can be).
-func syncFS(dir string) error {
+func sysSyncFS(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -86,8 +86,8 @@ func syncFS(dir string) error {
 	})
 }
 
-// renameNoReplace renames from to to, failing when to exists.
-func renameNoReplace(from, to string) error {
+// sysRenameNoReplace renames from to to, failing when to exists.
+func sysRenameNoReplace(from, to string) error {
 	if _, err := os.Lstat(to); err == nil {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: os.ErrExist}
 	}

@@ -336,7 +336,7 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncFile(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err
@@ -345,14 +345,15 @@ func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameFile(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
 	return syncDir(dir)
 }
 
-func syncDir(dir string) error {
+// sysSyncDir fsyncs the directory dir where that makes its entries durable.
+func sysSyncDir(dir string) error {
 	if !dirSyncWorks {
 		return nil
 	}

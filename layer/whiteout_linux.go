@@ -46,8 +46,8 @@ func isOpaque(p string) bool {
 	return err == nil && n == 1 && b[0] == 'y'
 }
 
-// exchange swaps two directories atomically (renameat2 RENAME_EXCHANGE).
-func exchange(a, b string) error {
+// sysExchange swaps two directories atomically (renameat2 RENAME_EXCHANGE).
+func sysExchange(a, b string) error {
 	return unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
 }
 

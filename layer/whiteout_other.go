@@ -15,8 +15,8 @@ func isWhiteoutDev(mode uint32, rdev uint64) bool { return false }
 
 func isOpaque(p string) bool { return false }
 
-// exchange swaps two directories: not atomic without renameat2.
-func exchange(a, b string) error {
+// sysExchange swaps two directories: not atomic without renameat2.
+func sysExchange(a, b string) error {
 	tmp := a + ".exchange"
 	if err := os.Rename(a, tmp); err != nil {
 		return err
