@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 
 	"github.com/vbatts/tar-split/tar/storage"
+
+	"github.com/winlayer/winlayer/internal/directio"
 )
 
 // payloads walks the tar-split record: every payload is read from the
@@ -141,7 +143,7 @@ func (c *checker) readPayload(g *FileGetter, name string, size int64, w io.Write
 	defer f.Close()
 	var pr io.ReadCloser = io.NopCloser(io.LimitReader(f, size))
 	if of, ok := f.(*os.File); ok {
-		pr = payloadReader(of, size)
+		pr = directio.PayloadReader(of, size)
 	}
 	defer pr.Close()
 	got, err := io.CopyBuffer(w, pr, buf)

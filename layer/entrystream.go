@@ -9,27 +9,9 @@ import (
 	"strings"
 
 	"github.com/winlayer/winlayer/backupstream"
+	"github.com/winlayer/winlayer/internal/directio"
 	"github.com/winlayer/winlayer/wintar"
 )
-
-// dataFile is where a file's data goes: *os.File, or on Linux a plain
-// file descriptor.
-type dataFile interface {
-	io.Writer
-	io.WriterAt
-	Truncate(size int64) error
-	Close() error
-}
-
-// bufferedData is a data file that reads its data straight into the
-// buffers it writes from (the sink's files on Linux), saving the copy
-// Write makes.
-type bufferedData interface {
-	// readFromN reads at most n bytes from r, stopping at r's first
-	// error, which it returns (io.EOF included). failed reports whether
-	// the error is the file's own (a write), not r's.
-	readFromN(r io.Reader, n int64) (read int64, failed bool, err error)
-}
 
 // maxRecordSize bounds the payload of one record, far beyond any file and
 // low enough that offsets and sizes added up cannot overflow.
@@ -46,7 +28,7 @@ type entryStream struct {
 	h       *backupstream.Header // the current record
 	pos     int64                // write position in f (sparse blocks)
 	meta    []byte               // the payload of a metadata record
-	f       dataFile             // data file of the entry (kept open across records)
+	f       directio.File        // data file of the entry (kept open across records)
 	ads     *os.File             // current alternate data stream file
 	bcd     *os.File             // the BCD backup copy of the data
 	created bool                 // f was created
@@ -188,15 +170,15 @@ func (s *entryStream) createADS(h *backupstream.Header) error {
 // file) and, for a BCD file, its backup copy.
 func (s *entryStream) createData() error {
 	w, e := s.w, s.w.cur
-	var f dataFile
+	var f directio.File
 	var err error
 	if e.BCDBackup == "" && e.DataAttr&backupstream.AttrSparse == 0 {
 		if w.sink == nil {
-			w.sink = newSink()
+			w.sink = directio.NewSink()
 		}
-		f, err = w.sink.createData(w.path(e.Name), s.h.Size)
+		f, err = w.sink.Create(w.path(e.Name), s.h.Size)
 	} else {
-		f, err = createExcl(w.path(e.Name))
+		f, err = directio.CreateExcl(w.path(e.Name))
 	}
 	if err != nil {
 		return err
@@ -267,11 +249,11 @@ func (s *entryStream) End() error {
 }
 
 // readFrom moves the rest of the current data record from r straight into
-// the data file when the file can take it (see bufferedData). ok reports
+// the data file when the file can take it (see directio.ReaderFromN). ok reports
 // whether it could; then n bytes were moved and err is r's error (the
 // Writer stays usable) unless failed, when the error is the Writer's own.
 func (s *entryStream) readFrom(r io.Reader) (n int64, ok, failed bool, err error) {
-	bd, isBuffered := s.f.(bufferedData)
+	bd, isBuffered := s.f.(directio.ReaderFromN)
 	if !isBuffered || s.bcd != nil {
 		return 0, false, false, nil
 	}
@@ -279,7 +261,10 @@ func (s *entryStream) readFrom(r io.Reader) (n int64, ok, failed bool, err error
 	if h == nil || h.ID != backupstream.StreamData || left == 0 {
 		return 0, false, false, nil
 	}
-	n, failed, err = bd.readFromN(r, left)
+	if faultsOn() {
+		r = faultReader{r}
+	}
+	n, failed, err = bd.ReadFromN(r, left)
 	if failed {
 		return n, true, true, err
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 
 	"github.com/winlayer/winlayer/wintar"
+
+	"github.com/winlayer/winlayer/internal/directio"
 )
 
 // Import imports the layer tar r as layer id of the store in home, with
@@ -76,9 +78,9 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	head := &headRecorder{r: r}
-	ra := newReadAhead(ctx, head)
+	ra := directio.NewReadAhead(ctx, head)
 	defer ra.Close()
-	aw := newAsyncWriter(gz)
+	aw := directio.NewAsyncWriter(gz)
 	closed := false
 	defer func() {
 		if !closed {

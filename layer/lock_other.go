@@ -4,7 +4,6 @@ package layer
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -108,32 +107,4 @@ func killSelf() {
 // (component-wise Lstat walk).
 func openBeneath(root *os.File, rootPath, name string) (*os.File, error) {
 	return openBeneathWalk(rootPath, name)
-}
-
-// createExcl creates path exclusively for writing.
-func createExcl(path string) (dataFile, error) {
-	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-}
-
-// fileSink writes the data of the files an import creates; here it
-// writes them in place.
-type fileSink struct{}
-
-func newSink() *fileSink { return &fileSink{} }
-
-// createData creates the file that will hold size bytes of data.
-func (s *fileSink) createData(path string, size int64) (dataFile, error) { return createExcl(path) }
-
-// Err returns nil: writes fail where they happen.
-func (s *fileSink) Err() error { return nil }
-
-// Wait returns nil: every file was written when it was closed.
-func (s *fileSink) Wait() error { return nil }
-
-// Close returns nil: every file was written when it was closed.
-func (s *fileSink) Close() error { return nil }
-
-// payloadReader returns a reader of the first size bytes of f.
-func payloadReader(f *os.File, size int64) io.ReadCloser {
-	return io.NopCloser(io.LimitReader(f, size))
 }

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 
 	"github.com/vbatts/tar-split/tar/storage"
+
+	"github.com/winlayer/winlayer/internal/directio"
 )
 
 // The tar-split record of a layer (.winlayer/tar-split.bin.gz) holds the
@@ -217,7 +219,7 @@ func copyPayload(w io.Writer, g *FileGetter, name string, e *storage.Entry, crc 
 	crc.Reset()
 	var pr io.ReadCloser = io.NopCloser(io.LimitReader(f, e.Size))
 	if of, ok := f.(*os.File); ok {
-		pr = payloadReader(of, e.Size)
+		pr = directio.PayloadReader(of, e.Size)
 	}
 	n, err := io.CopyBuffer(io.MultiWriter(w, crc), pr, buf)
 	pr.Close()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/winlayer/winlayer/backupstream"
+	"github.com/winlayer/winlayer/internal/directio"
 	"github.com/winlayer/winlayer/wintar"
 )
 
@@ -27,7 +28,7 @@ import (
 // differ only in case —, nothing beneath a symlink, junction or file, no
 // whiteout of an entry of this layer); errors wrap [ErrInvalidEntry] and
 // name the entry. File data is written out beside the caller (see
-// fileSink), so an I/O error writing a file (say ENOSPC) may be reported
+// directio.Sink), so an I/O error writing a file (say ENOSPC) may be reported
 // by a later call or by Close, naming the file. After an error the Writer
 // refuses further calls; call Abort. A Writer is not safe for concurrent
 // use.
@@ -47,7 +48,7 @@ type Writer struct {
 	es   entryStream // its backup stream
 	err  error
 	done bool
-	sink *fileSink // writes regular files' data beside the import loop
+	sink *directio.Sink // writes regular files' data beside the import loop
 
 	space spaceBudget // what the streams claim, against the free space
 }
@@ -329,7 +330,7 @@ func (w *Writer) finish() error {
 			return err
 		}
 	} else if e.Kind == KindFile && !w.es.created {
-		f, err := createExcl(w.path(e.Name))
+		f, err := directio.CreateExcl(w.path(e.Name))
 		if err != nil {
 			return err
 		}
