@@ -32,7 +32,9 @@ import (
 type ImportOption func(*importConfig)
 
 type importConfig struct {
-	pending bool
+	pending       bool
+	sandboxSize   int64            // WithSandbox
+	sandboxFormat SandboxFormatter // WithSandbox; nil: no sandbox
 }
 
 // WithPendingParents lets the parents of the new layer be layers that are

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/winlayer/winlayer/internal/overlay"
 	"github.com/winlayer/winlayer/wintar"
 )
 
@@ -340,7 +341,7 @@ func (c *checker) onDisk(e *Entry) {
 	case KindReparse:
 		ok = mode&fs.ModeSymlink != 0
 	case KindTombstone:
-		ok = isWhiteoutFile(fi)
+		ok = overlay.IsWhiteoutDevice(fi)
 	default:
 		c.r.add(e.Name, "unknown kind %q in the index", e.Kind)
 		return

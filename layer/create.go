@@ -13,13 +13,20 @@ import (
 // empty Files directory (mode 0755) to be filled through a mounted view,
 // layerchain.json and winlayer's metadata. Like every commit it is staged
 // and renamed into place. The parents follow the chain rules of
-// [Store.NewWriter].
+// [Store.NewWriter]. With [WithSandbox] the layer is a sandbox, laid out
+// in staging and committed with the layer.
 func (s *Store) Create(id string, parents []string, opts ...ImportOption) error {
 	w, err := s.NewWriter(id, parents, opts...)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}
 	w.dirty = true
+	if c := importConfigOf(opts); c.sandboxFormat != nil {
+		if err := makeSandbox(w.Dir(), c.sandboxSize, c.sandboxFormat); err != nil {
+			w.Abort()
+			return fmt.Errorf("create %s: %w", id, err)
+		}
+	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}
@@ -52,26 +59,6 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	return size, nil
-}
-
-// MarkDirty records that layer id's Files were changed through a mounted
-// view: its export is then generated from the files, not from the
-// tar-split record of its import.
-func (s *Store) MarkDirty(id string) error {
-	if s.readOnly {
-		return fmt.Errorf("layer %s: mark changed: %w", id, ErrReadOnly)
-	}
-	if err := s.checkLayer(id); err != nil {
-		return err
-	}
-	rel := filepath.Join(id, metaDir, dirtyFile)
-	if _, err := lstatBeneath(s.home, rel); err == nil {
-		return nil
-	}
-	if err := mkdirBeneath(s.home, filepath.Join(id, metaDir), 0o755); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(s.home, rel), nil, 0o644)
 }
 
 // IsDirty reports whether layer id was changed through a mounted view.

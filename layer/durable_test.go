@@ -61,14 +61,11 @@ func (l *sysLog) call(op string, paths ...string) error {
 // the real call, until the test ends.
 func recordSys(t *testing.T, home string) *sysLog {
 	l := &sysLog{home: home, synced: map[string]string{}}
-	saved := []any{syncFS, syncDir, syncFile, renameNoReplace, exchange, renameFile}
+	realSyncFS, realSyncDir := syncFS, syncDir
+	realRename, realExchange := renameNoReplace, exchange
 	t.Cleanup(func() {
-		syncFS, syncDir = saved[0].(func(string) error), saved[1].(func(string) error)
-		syncFile = saved[2].(func(*os.File) error)
-		renameNoReplace, exchange, renameFile = saved[3].(func(string, string) error), saved[4].(func(string, string) error), saved[5].(func(string, string) error)
+		syncFS, syncDir, renameNoReplace, exchange = realSyncFS, realSyncDir, realRename, realExchange
 	})
-	realSyncFS, realSyncDir, realSyncFile := syncFS, syncDir, syncFile
-	realRename, realExchange, realRenameFile := renameNoReplace, exchange, renameFile
 	syncFS = func(dir string) error {
 		if err := l.call("syncfs", dir); err != nil {
 			return err
@@ -82,12 +79,6 @@ func recordSys(t *testing.T, home string) *sysLog {
 		}
 		return realSyncDir(dir)
 	}
-	syncFile = func(f *os.File) error {
-		if err := l.call("syncfile", f.Name()); err != nil {
-			return err
-		}
-		return realSyncFile(f)
-	}
 	renameNoReplace = func(from, to string) error {
 		if err := l.call("rename", from, to); err != nil {
 			return err
@@ -99,12 +90,6 @@ func recordSys(t *testing.T, home string) *sysLog {
 			return err
 		}
 		return realExchange(a, b)
-	}
-	renameFile = func(from, to string) error {
-		if err := l.call("renamefile", from, to); err != nil {
-			return err
-		}
-		return realRenameFile(from, to)
 	}
 	return l
 }

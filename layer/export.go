@@ -16,17 +16,6 @@ import (
 	"github.com/winlayer/winlayer/wintar"
 )
 
-// Export returns the layer tar of layer id of the store in home; see
-// [Store.Export]. parents is accepted for hcsshim's signature; the chain
-// recorded in the layer is what counts.
-func Export(ctx context.Context, home, id string, parents []string) (io.ReadCloser, error) {
-	s, err := Open(home)
-	if err != nil {
-		return nil, err
-	}
-	return s.Export(ctx, id)
-}
-
 // Export streams the layer tar of layer id. A layer imported from a tar
 // is reassembled from its tar-split record and its files: the very bytes
 // that were imported (same sha256, the same DiffID); every payload's CRC

@@ -17,18 +17,6 @@ import (
 	"github.com/winlayer/winlayer/internal/directio"
 )
 
-// Import imports the layer tar r as layer id of the store in home, with
-// the given parent layer directories (nearest first; none for a base
-// layer), and returns the sum of the regular files' sizes (what hcsshim's
-// ImportLayer and moby's ApplyDiff return). See [Store.Import].
-func Import(ctx context.Context, home, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
-	s, err := Open(home)
-	if err != nil {
-		return 0, err
-	}
-	return s.Import(ctx, id, parents, r, opts...)
-}
-
 // Import reads the uncompressed layer tar r into a new layer id. Every
 // entry is checked before it is written ([wintar.WithStrictNames] and the
 // [Writer]'s rules); the tar's headers and padding are kept with

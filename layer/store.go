@@ -191,17 +191,6 @@ func ReadChain(dir string) ([]string, error) {
 	return chain, nil
 }
 
-// WriteChain writes layerchain.json of a layer directory atomically (temp
-// file, fsync, rename): compact JSON of the paths, "null" for none, mode
-// 0600, as moby writes it.
-func WriteChain(dir string, chain []string) error {
-	b, err := json.Marshal(chain)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, chainFile), b, 0o600)
-}
-
 // ResolveID returns the alternate id stored in the layer's layerID (or
 // legacy layerId) file, or id itself when there is none. The stored id is
 // validated like any id.
@@ -315,41 +304,6 @@ func (s *Store) Cleanup() error {
 	}
 	errs = append(errs, s.cleanStaging()...)
 	return errors.Join(errs...)
-}
-
-// writeFileAtomic writes a file through a temporary name, fsyncs it and
-// renames it into place, then fsyncs the directory.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := syncFile(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := renameFile(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
 }
 
 // sysSyncDir fsyncs the directory dir where that makes its entries durable.

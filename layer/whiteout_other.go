@@ -3,31 +3,12 @@
 package layer
 
 import (
-	"errors"
 	"os"
 )
 
 func makeWhiteout(p string) error { return nil }
 
 func makeOpaque(p string) error { return nil }
-
-func isWhiteoutDev(mode uint32, rdev uint64) bool { return false }
-
-func isOpaque(p string) bool { return false }
-
-// sysExchange swaps two directories: not atomic without renameat2.
-func sysExchange(a, b string) error {
-	tmp := a + ".exchange"
-	if err := os.Rename(a, tmp); err != nil {
-		return err
-	}
-	if err := os.Rename(b, a); err != nil {
-		return errors.Join(err, os.Rename(tmp, a))
-	}
-	return os.Rename(tmp, b)
-}
-
-func isWhiteoutFile(fi os.FileInfo) bool { return false }
 
 func fileAtime(fi os.FileInfo) (int64, bool) { return 0, false }
 
