@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 
 	"github.com/winlayer/winlayer/internal/directio"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
 // payloads walks the tar-split record: every payload is read from the
@@ -69,8 +70,8 @@ func (c *checker) payloads(ctx context.Context) error {
 	var n int64
 	hashOK := true
 	buf := make([]byte, 256<<10)
-	crc := crc32.New(crcTable)
-	u := newBinUnpacker(zr)
+	crc := splitrec.NewCRC()
+	u := splitrec.NewUnpacker(zr)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

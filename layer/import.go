@@ -15,6 +15,8 @@ import (
 	"github.com/winlayer/winlayer/wintar"
 
 	"github.com/winlayer/winlayer/internal/directio"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
 // Import reads the uncompressed layer tar r into a new layer id. Every
@@ -75,12 +77,12 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 			aw.Close()
 		}
 	}()
-	bp := newBinPacker(aw)
+	bp := splitrec.NewPacker(aw)
 	tp := &trailerPacker{Packer: bp}
-	st := newSplitTar(ra, tp)
+	st := splitrec.NewSplitter(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
 	if err != nil {
-		err = notTar(err, head.bytes())
+		err = notTar(recordErr(err), head.bytes())
 		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
 			err = fmt.Errorf("%w: %w", err, ErrTruncated)
 		}
