@@ -121,10 +121,10 @@ func (s *Store) Check(ctx context.Context, id string, opts CheckOptions) (*Check
 	c := &checker{s: s, id: id, dir: s.Dir(id), r: r, opts: opts}
 	c.chain()
 	if err := c.index(ctx); err != nil {
-		return nil, fmt.Errorf("check %s: %w", id, err)
+		return nil, fmt.Errorf("check %s: cancelled: %w", id, err)
 	}
 	if err := c.payloads(ctx); err != nil {
-		return nil, fmt.Errorf("check %s: %w", id, err)
+		return nil, fmt.Errorf("check %s: cancelled: %w", id, err)
 	}
 	return r.done(), nil
 }
@@ -199,7 +199,7 @@ func (c *checker) index(ctx context.Context) error {
 	case c.sandbox:
 		c.r.skip("Files/ against the index: Files is on the layer's sandbox (written through its view)")
 	case c.dirty:
-		c.r.skip("Files/ against the index: the layer was changed through a writable view (dirty)")
+		c.r.skip("Files/ against the index: the layer is written through a view (marked dirty)")
 	}
 	sds := c.sdCount()
 	c.names, c.sizes = map[string]Kind{}, map[string]int64{}
@@ -317,6 +317,14 @@ func underFiles(name string) bool {
 func (c *checker) onDisk(e *Entry) {
 	if (c.dirty || c.sandbox) && underFiles(e.Name) {
 		return
+	}
+	for p := path.Dir(e.Name); p != "." && p != "/"; p = path.Dir(p) {
+		if c.badOnDisk[p] {
+			// Beneath a damaged entry (a directory replaced by a file or
+			// a symlink): not looked at, not followed.
+			c.badOnDisk[e.Name] = true
+			return
+		}
 	}
 	fi, err := os.Lstat(filepath.Join(c.dir, filepath.FromSlash(e.Name)))
 	if errors.Is(err, fs.ErrNotExist) {

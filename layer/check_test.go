@@ -126,6 +126,13 @@ func TestCheck(t *testing.T) {
 				mustDo(t, os.Mkdir(p, 0o755))
 			},
 			want: []want{{"Files/empty.txt", "wrong type: a directory on disk, the index has a file"}}},
+		{name: "directory replaced by a symlink", layer: "top",
+			damage: func(t *testing.T, s *Store) {
+				p := filepath.Join(s.Dir("top"), "Files/dir")
+				mustDo(t, os.RemoveAll(p))
+				mustDo(t, os.Symlink(t.TempDir(), p))
+			},
+			want: []want{{"Files/dir", "wrong type: a symlink on disk, the index has a dir"}}},
 		{name: "parent removed", layer: "top",
 			damage: func(t *testing.T, s *Store) {
 				broken, err := s.RemoveForce("base")
@@ -225,12 +232,21 @@ func TestCheckSkips(t *testing.T) {
 	mustDo(t, w.Close())
 	mustDo(t, s.Create("view", nil))
 	mustDo(t, os.WriteFile(filepath.Join(s.Dir("top"), metaDir, dirtyFile), nil, 0o644)) // as a writable view marks it
+	// A sandbox layer as the driver makes it: Files links onto the
+	// sandbox's file system.
+	mustDo(t, s.Create("sandbox", nil))
+	sb := s.Dir("sandbox")
+	mustDo(t, os.RemoveAll(filepath.Join(sb, "Files")))
+	mustDo(t, os.MkdirAll(filepath.Join(sb, filepath.FromSlash(SandboxFilesLink)), 0o755))
+	mustDo(t, os.WriteFile(filepath.Join(sb, filepath.FromSlash(SandboxFilesLink), "new.txt"), []byte("x"), 0o644))
+	mustDo(t, os.Symlink(SandboxFilesLink, filepath.Join(sb, "Files")))
 	ro, err := OpenReadOnly(s.Home())
 	mustDo(t, err)
 	for id, skip := range map[string]string{
-		"made": "no tar-split record",
-		"view": "changed through a writable view",
-		"top":  "changed through a writable view",
+		"made":    "no tar-split record",
+		"view":    "written through a view",
+		"sandbox": "Files is on the layer's sandbox",
+		"top":     "written through a view",
 	} {
 		r, err := ro.Check(context.Background(), id, CheckOptions{})
 		if err != nil || !r.OK() {
@@ -246,11 +262,16 @@ func TestCheckSkips(t *testing.T) {
 	if err != nil || r.OK() || r.Problems[0].Entry != "Hives/System_Delta" {
 		t.Errorf("dirty layer with a truncated hive: %v %+v", err, r)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ro.Check(ctx, "base", CheckOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("check with a cancelled context: %v", err)
+	}
 	if _, err := ro.Check(context.Background(), "nope", CheckOptions{}); !errors.Is(err, ErrNotExist) {
 		t.Errorf("check of a missing layer: %v, want ErrNotExist", err)
 	}
 	ids, err := ro.LayerIDs()
-	if err != nil || !slices.Equal(ids, []string{"base", "made", "top", "view"}) {
+	if err != nil || !slices.Equal(ids, []string{"base", "made", "sandbox", "top", "view"}) {
 		t.Errorf("LayerIDs: %v %v", ids, err)
 	}
 }

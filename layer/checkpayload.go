@@ -32,7 +32,7 @@ func (c *checker) payloads(ctx context.Context) error {
 		c.r.skip("payload CRCs and DiffID: no layer metadata")
 		return nil
 	case c.dirty || c.sandbox:
-		c.r.skip("payload CRCs and DiffID: the layer was changed through a writable view; its export is generated from its files")
+		c.r.skip("payload CRCs and DiffID: the layer is written through a view (marked dirty); its export is generated from its files")
 		return nil
 	case c.meta.DiffID == "":
 		c.r.skip("payload CRCs and DiffID: no tar-split record (the layer was built through a Writer, not imported from a tar)")

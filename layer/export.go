@@ -18,6 +18,18 @@ import (
 	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
+// Export returns the layer tar of layer id of the store in home; see
+// [Store.Export]. parents is accepted for hcsshim's signature; the chain
+// recorded in the layer is what counts. The store is opened read-only
+// ([OpenReadOnly]): nothing is created or cleaned up.
+func Export(ctx context.Context, home, id string, parents []string) (io.ReadCloser, error) {
+	s, err := OpenReadOnly(home)
+	if err != nil {
+		return nil, err
+	}
+	return s.Export(ctx, id)
+}
+
 // Export streams the layer tar of layer id. A layer imported from a tar
 // is reassembled from its tar-split record and its files: the very bytes
 // that were imported (same sha256, the same DiffID); every payload's CRC
@@ -181,7 +193,7 @@ func (l *lazyPipe) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (l *lazyPipe) cancelled() error {
-	return fmt.Errorf("export %s: %w", l.id, l.ctx.Err())
+	return fmt.Errorf("export %s: cancelled, the tar is incomplete: %w", l.id, l.ctx.Err())
 }
 
 func (l *lazyPipe) Read(p []byte) (int, error) {

@@ -56,7 +56,10 @@ func Open(home string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	// The home is readable by all, as the layers in it are (0755
+	// directories, 0644 files), so that other users can list, inspect,
+	// export and check a store; only .staging is private.
+	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	if err := mkdirBeneath(abs, stagingDir, 0o700); err != nil {
@@ -190,6 +193,10 @@ func ReadChain(dir string) ([]string, error) {
 	}
 	return chain, nil
 }
+
+// chainMode is the mode of layerchain.json: 0644, where moby writes 0600:
+// the chain is no secret, and read-only commands of other users need it.
+const chainMode = 0o644
 
 // ResolveID returns the alternate id stored in the layer's layerID (or
 // legacy layerId) file, or id itself when there is none. The stored id is

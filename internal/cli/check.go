@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -55,6 +56,9 @@ each bad layer and its entries.`,
 			reports := []*layer.CheckReport{}
 			for _, id := range ids {
 				r, err := s.Check(cmd.Context(), id, layer.CheckOptions{Fast: fast})
+				if len(args) == 0 && errors.Is(err, layer.ErrNotExist) {
+					continue // removed since it was listed
+				}
 				if err != nil {
 					return err
 				}
@@ -122,7 +126,7 @@ func checkVerdict(reports []*layer.CheckReport) error {
 		for _, p := range r.Problems {
 			e := p.Entry
 			if e == "" {
-				e = "(layer)"
+				e = "whole layer"
 			}
 			if !seen[e] {
 				seen[e] = true

@@ -78,3 +78,23 @@ func TestCheckCommand(t *testing.T) {
 		t.Error("check created the missing store")
 	}
 }
+
+// TestImportParentSymlink: a parent whose layer directory was replaced by
+// a symlink is named as such (not "does not exist"), and nothing is
+// imported.
+func TestImportParentSymlink(t *testing.T) {
+	store := importSample(t)
+	if err := os.Rename(filepath.Join(store, "base"), filepath.Join(t.TempDir(), "real")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(store, "base")); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := run(t, readFile(t, "sample.rebuilt.tar"), "--store", store, "import", "--parent", "base", "x")
+	if code != 1 || !strings.Contains(errOut, "parent base: "+filepath.Join(store, "base")+" is a symlink") {
+		t.Errorf("import on a symlinked parent: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(store, "x")); err == nil {
+		t.Error("imported anyway")
+	}
+}

@@ -31,7 +31,8 @@ unverified is left in a file:
   - with -o FILE the tar is written to a temporary file beside FILE, checked,
     flushed to disk and renamed to FILE at the end; on any error the
     temporary file is removed and an existing FILE is left as it was (and a
-    missing layer creates nothing);
+    missing layer creates nothing); a FILE that is a device or a FIFO
+    (-o /dev/null) is written into as it is;
   - with standard output redirected to a file, every payload is checked
     before its bytes are written, and on any error (a damaged payload, the
     DiffID) the file is cut back to where the export began; exit status 1.
@@ -98,7 +99,11 @@ func exportToFile(ctx context.Context, s *layer.Store, id, name string) (err err
 		return err
 	}
 	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+	if fi, err := os.Stat(name); err == nil && !fi.Mode().IsRegular() {
+		// A device, a FIFO (-o /dev/null, -o /dev/stdout): written to as
+		// it is, never replaced by a rename.
+		return exportToSpecial(ctx, s, id, name)
+	} else if err == nil {
 		mode = fi.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
@@ -128,6 +133,24 @@ func exportToFile(ctx context.Context, s *layer.Store, id, name string) (err err
 	}
 	syncDir(filepath.Dir(name))
 	return nil
+}
+
+// exportToSpecial writes the export of id into name, an existing file
+// that is not a regular file (a device, a FIFO); a terminal is refused.
+func exportToSpecial(ctx context.Context, s *layer.Store, id, name string) (err error) {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", id, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("export %s: %w", id, cerr)
+		}
+	}()
+	if isTerminal(f) {
+		return usageError{fmt.Errorf("refusing to write a tar to a terminal (%s)", name)}
+	}
+	return exportCopy(ctx, s, id, f)
 }
 
 // exportToRedirect writes the export of id to standard output redirected

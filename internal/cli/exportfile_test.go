@@ -64,6 +64,16 @@ func TestExportOutputs(t *testing.T) {
 	if errOut, code := runOut(t, null, "--store", store, "export", "base"); code != 0 {
 		t.Fatalf("export > /dev/null: %d %s", code, errOut)
 	}
+	// -o /dev/null writes into the device; it is not replaced by a file.
+	if _, errOut, code := run(t, nil, "--store", store, "export", "-o", os.DevNull, "base"); code != 0 {
+		t.Fatalf("export -o /dev/null: %d %s", code, errOut)
+	}
+	if fi, err := os.Stat(os.DevNull); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null after export -o /dev/null: %v %v", fi.Mode(), err)
+	}
+	if l, _ := filepath.Glob(filepath.Join(filepath.Dir(os.DevNull), ".null.*")); len(l) != 0 {
+		t.Errorf("export -o /dev/null left %v", l)
+	}
 	dir := t.TempDir()
 	target := filepath.Join(dir, "out.tar")
 	if _, errOut, code := run(t, nil, "--store", store, "export", "-o", target, "base"); code != 0 {

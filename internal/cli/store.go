@@ -33,7 +33,18 @@ func addStoreFlag(root *cobra.Command, o *options) {
 		"layer store directory; when not given: $WINLAYER_STORE, else /var/lib/winlayer for root, else ~/.local/share/winlayer")
 }
 
+// openStore opens (creating it if needed) the store of import.
 func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store) }
+
+// openExistingStore opens the store of a command that changes an existing
+// one (rm, cleanup): a missing store is an error naming its path, not
+// created (a mistyped --store must not leave an empty store behind).
+func (o *options) openExistingStore() (*layer.Store, error) {
+	if _, err := layer.OpenReadOnly(o.store); err != nil {
+		return nil, err
+	}
+	return layer.Open(o.store)
+}
 
 // openStoreReadOnly opens the store of a command that only reads (ls,
 // inspect, export, check): nothing is created, no cleanup runs, and a
