@@ -145,9 +145,11 @@ func makeSandbox(stage string, size int64, format SandboxFormatter) error {
 	if err := os.MkdirAll(filepath.Join(meta, sandboxMount, "Files"), 0o755); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
+	faultPoint("sandbox:mountpoint")
 	if err := format(filepath.Join(meta, sandboxImage), size); err != nil {
 		return fmt.Errorf("sandbox: format: %w", err)
 	}
+	faultPoint("sandbox:formatted")
 	files := filepath.Join(stage, "Files")
 	if err := os.Remove(files); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("sandbox: %w", err)

@@ -10,24 +10,25 @@ import (
 // Overlayfs conventions for deletions in a layer's Files tree live in
 // internal/overlay (shared with the driver).
 
-// makeWhiteout creates an overlay whiteout at p. Without the privilege to
-// create devices (not root) it does nothing: such a store cannot be
-// mounted with overlayfs anyway, and the index keeps the tombstone.
+// makeWhiteout creates an overlay whiteout at p: a character device 0/0,
+// or without the privilege to create devices (not root) overlayfs' xattr
+// form (user.overlay.whiteout), which unprivileged readers of the store
+// (the driver's Changes, export of a changed layer) honour. Where neither
+// can be made it does nothing: the index keeps the tombstone.
 func makeWhiteout(p string) error {
-	err := overlay.MakeWhiteout(p)
-	if err != nil && overlay.NoPrivilege(err) {
-		return nil
+	if err := overlay.Whiteout(p); err != nil && !overlay.NoPrivilege(err) {
+		return err
 	}
-	return err
+	return nil
 }
 
-// makeOpaque marks directory p opaque for overlayfs (ignored without privilege).
+// makeOpaque marks directory p opaque for overlayfs: trusted.overlay.opaque,
+// or without privilege user.overlay.opaque (ignored where neither works).
 func makeOpaque(p string) error {
-	err := overlay.MakeOpaque(p)
-	if err != nil && overlay.NoPrivilege(err) {
-		return nil
+	if err := overlay.Opaque(p); err != nil && !overlay.NoPrivilege(err) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // fileAtime returns the access time of fi in nanoseconds.

@@ -76,3 +76,26 @@ func splitPath(p string) []string {
 	}
 	return parts
 }
+
+// Whiteout makes a whiteout at p in the best form this process can: a
+// device (MakeWhiteout), else without privilege the xattr form
+// (MakeUserWhiteout). The error satisfies NoPrivilege when neither can be
+// made (no privilege and no user xattrs).
+func Whiteout(p string) error {
+	err := MakeWhiteout(p)
+	if err != nil && NoPrivilege(err) {
+		err = MakeUserWhiteout(p)
+	}
+	return err
+}
+
+// Opaque marks directory p opaque in the best form this process can:
+// trusted.overlay.opaque, else user.overlay.opaque. The error satisfies
+// NoPrivilege when neither can be set.
+func Opaque(p string) error {
+	err := MakeOpaque(p)
+	if err != nil && NoPrivilege(err) {
+		err = MakeUserOpaque(p)
+	}
+	return err
+}

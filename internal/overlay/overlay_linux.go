@@ -79,6 +79,15 @@ func MakeOpaque(p string) error {
 	return nil
 }
 
+// MakeUserOpaque marks directory p opaque in overlayfs' userxattr form
+// (user.overlay.opaque=y), which needs no privilege.
+func MakeUserOpaque(p string) error {
+	if err := unix.Lsetxattr(p, UserOpaqueXattr, []byte("y"), 0); err != nil {
+		return &os.PathError{Op: "setxattr", Path: p, Err: err}
+	}
+	return nil
+}
+
 // NoPrivilege reports whether err from MakeWhiteout or MakeOpaque means
 // the process lacks the privilege, or the file system the xattrs (the
 // store then keeps deletions in its index only).

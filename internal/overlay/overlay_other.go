@@ -27,5 +27,8 @@ func MakeUserWhiteout(p string) error { return ErrNotSupported }
 // MakeOpaque is not supported outside Linux.
 func MakeOpaque(p string) error { return ErrNotSupported }
 
+// MakeUserOpaque is not supported outside Linux.
+func MakeUserOpaque(p string) error { return ErrNotSupported }
+
 // NoPrivilege reports whether err means whiteouts cannot be made here.
 func NoPrivilege(err error) bool { return errors.Is(err, ErrNotSupported) }
