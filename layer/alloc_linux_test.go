@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/winlayer/winlayer/internal/directio"
 	lt "github.com/winlayer/winlayer/layer/layertest"
 )
 
@@ -19,8 +20,10 @@ import (
 // used to be ignored, and the import went on writing until the disk was
 // full); "not supported" writes the file without preallocation.
 func TestAllocationErrorsAreFatal(t *testing.T) {
-	defer func(old int64, f func(int, uint32, int64, int64) error) { directMin, fallocate = old, f }(directMin, fallocate)
-	directMin = 4096
+	defer func(old int64, f func(int, uint32, int64, int64) error) {
+		directio.DirectMin, directio.Fallocate = old, f
+	}(directio.DirectMin, directio.Fallocate)
+	directio.DirectMin = 4096
 	in := lt.Tar(lt.Dir("Files"), lt.File("Files/big.bin", lt.Bytes(7, 300000)))
 	for _, tc := range []struct {
 		errno unix.Errno
@@ -31,7 +34,7 @@ func TestAllocationErrorsAreFatal(t *testing.T) {
 	} {
 		t.Run(tc.errno.Error(), func(t *testing.T) {
 			called := false
-			fallocate = func(fd int, mode uint32, off, size int64) error { called = true; return tc.errno }
+			directio.Fallocate = func(fd int, mode uint32, off, size int64) error { called = true; return tc.errno }
 			home := t.TempDir()
 			s, err := Open(home)
 			if err != nil {

@@ -85,3 +85,30 @@ func BenchmarkExportSmallFiles(b *testing.B) {
 	}
 	b.ReportMetric(float64(5000*b.N)/b.Elapsed().Seconds(), "files/s")
 }
+
+// BenchmarkImportLargeFiles imports a layer of four 32 MiB files: the
+// Writer's large-data path (ReadFrom straight into the sink's buffers).
+func BenchmarkImportLargeFiles(b *testing.B) {
+	data := lt.Bytes(2, 32<<20)
+	es := []lt.Entry{lt.Dir("Files")}
+	for i := 0; i < 4; i++ {
+		es = append(es, lt.File(fmt.Sprintf("Files/big%d.bin", i), data))
+	}
+	in := lt.Tar(es...)
+	s, err := Open(benchDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprint("l", i)
+		if _, err := s.Import(context.Background(), id, nil, bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Remove(id)
+		b.StartTimer()
+	}
+}

@@ -10,13 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/vbatts/tar-split/tar/storage"
+
+	"github.com/winlayer/winlayer/internal/directio"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
 // payloads walks the tar-split record: every payload is read from the
@@ -67,8 +70,8 @@ func (c *checker) payloads(ctx context.Context) error {
 	var n int64
 	hashOK := true
 	buf := make([]byte, 256<<10)
-	crc := crc32.New(crcTable)
-	u := newBinUnpacker(zr)
+	crc := splitrec.NewCRC()
+	u := splitrec.NewUnpacker(zr)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -141,7 +144,7 @@ func (c *checker) readPayload(g *FileGetter, name string, size int64, w io.Write
 	defer f.Close()
 	var pr io.ReadCloser = io.NopCloser(io.LimitReader(f, size))
 	if of, ok := f.(*os.File); ok {
-		pr = payloadReader(of, size)
+		pr = directio.PayloadReader(of, size)
 	}
 	defer pr.Close()
 	got, err := io.CopyBuffer(w, pr, buf)

@@ -22,7 +22,7 @@ func (s *Store) Create(id string, parents []string, opts ...ImportOption) error 
 	}
 	w.dirty = true
 	if c := importConfigOf(opts); c.sandboxFormat != nil {
-		if err := makeSandbox(w.stage, c.sandboxSize, c.sandboxFormat); err != nil {
+		if err := makeSandbox(w.Dir(), c.sandboxSize, c.sandboxFormat); err != nil {
 			w.Abort()
 			return fmt.Errorf("create %s: %w", id, err)
 		}
@@ -62,26 +62,6 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	return size, nil
-}
-
-// MarkDirty records that layer id's Files were changed through a mounted
-// view: its export is then generated from the files, not from the
-// tar-split record of its import.
-func (s *Store) MarkDirty(id string) error {
-	if s.readOnly {
-		return fmt.Errorf("layer %s: mark changed: %w", id, ErrReadOnly)
-	}
-	if err := s.checkLayer(id); err != nil {
-		return err
-	}
-	rel := filepath.Join(id, metaDir, dirtyFile)
-	if _, err := lstatBeneath(s.home, rel); err == nil {
-		return nil
-	}
-	if err := mkdirBeneath(s.home, filepath.Join(id, metaDir), 0o755); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(s.home, rel), nil, 0o644)
 }
 
 // IsDirty reports whether layer id was changed through a mounted view.

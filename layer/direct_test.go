@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/winlayer/winlayer/internal/directio"
 	"github.com/winlayer/winlayer/layer/layertest"
 )
 
@@ -22,7 +23,7 @@ import (
 // O_DIRECT block, the sink's buffer and directMin as the tests set it.
 var directSizes = []int{
 	0, 1, 4095, 4096, 4097, 8191, 8192, 65535, 65536,
-	sinkBufSize - 1, sinkBufSize, sinkBufSize + 1, 2*sinkBufSize + 4096, 3*sinkBufSize + 17,
+	directio.BufSize - 1, directio.BufSize, directio.BufSize + 1, 2*directio.BufSize + 4096, 3*directio.BufSize + 17,
 	1<<20 - 1, 1 << 20, 1<<20 + 1, 5<<20 + 4097,
 }
 
@@ -52,8 +53,8 @@ func TestDirectWrites(t *testing.T) {
 	for dname, dir := range dirs {
 		for _, min := range []int64{4096, 1 << 20} {
 			t.Run(fmt.Sprintf("%s/min%d", dname, min), func(t *testing.T) {
-				defer func(old int64) { directMin = old }(directMin)
-				directMin = min
+				defer func(old int64) { directio.DirectMin = old }(directio.DirectMin)
+				directio.DirectMin = min
 				home, err := os.MkdirTemp(dir, "store-")
 				if err != nil {
 					t.Fatal(err)
@@ -182,50 +183,6 @@ func TestDirectReadDetectsChange(t *testing.T) {
 	}
 }
 
-// TestPayloadReaderStopsEarly: closing a read-ahead reader before its end
-// stops its goroutine and gives back its buffers (run with -race).
-func TestPayloadReaderStopsEarly(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data := layertest.Bytes(5, 6<<20+11)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, readFirst := range []int{0, 1, sinkBufSize + 3, 6 << 20} {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		unix.Fsync(int(f.Fd()))
-		unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-		r := payloadReader(f, int64(len(data)))
-		if _, ok := r.(*aheadReader); !ok && !inPageCacheFS(t, p) {
-			t.Fatalf("payloadReader of an uncached %d-byte file is a %T, want the read-ahead reader", len(data), r)
-		}
-		got := make([]byte, readFirst)
-		if _, err := io.ReadFull(r, got); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, data[:readFirst]) {
-			t.Fatalf("first %d bytes differ", readFirst)
-		}
-		if err := r.Close(); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
-}
-
-// inPageCacheFS reports whether p is on a file system without O_DIRECT
-// to the disk (tmpfs, or overlayfs whose upper layer may be tmpfs).
-func inPageCacheFS(t *testing.T, p string) bool {
-	t.Helper()
-	var fs unix.Statfs_t
-	if err := unix.Statfs(p, &fs); err != nil {
-		t.Fatal(err)
-	}
-	return fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.OVERLAYFS_SUPER_MAGIC || fs.Type == unix.RAMFS_MAGIC
-}
-
 // TestHardLinkToSinkFile: a hard link to a file of this layer still being
 // written by the sink links the complete file.
 func TestHardLinkToSinkFile(t *testing.T) {
@@ -309,4 +266,15 @@ func TestImportOutOfSpace(t *testing.T) {
 	if _, err := s.Import(context.Background(), "after", nil, bytes.NewReader(small)); err != nil {
 		t.Fatalf("import after the failure: %v", err)
 	}
+}
+
+// inPageCacheFS reports whether p is on a file system without O_DIRECT
+// to the disk (tmpfs, or overlayfs whose upper layer may be tmpfs).
+func inPageCacheFS(t *testing.T, p string) bool {
+	t.Helper()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(p, &fs); err != nil {
+		t.Fatal(err)
+	}
+	return fs.Type == unix.TMPFS_MAGIC || fs.Type == unix.OVERLAYFS_SUPER_MAGIC || fs.Type == unix.RAMFS_MAGIC
 }

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 
 	"github.com/winlayer/winlayer/wintar"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
 // Export returns the layer tar of layer id of the store in home; see
@@ -115,14 +117,29 @@ func (s *Store) export(ctx context.Context, id string, c exportConfig) (io.ReadC
 	return newLazyPipe(func(w io.Writer) error {
 		defer release()
 		dw := newDigestWriter(&ctxWriter{ctx: ctx, w: w})
-		if err := assemble(dw, newBinUnpacker(zr), g, c.verifyFirst); err != nil {
-			return fmt.Errorf("export %s: %w", id, err)
+		if err := splitrec.Assemble(dw, splitrec.NewUnpacker(zr), g, c.verifyFirst); err != nil {
+			return fmt.Errorf("export %s: %w", id, recordErr(err))
 		}
 		if err := dw.check(meta); err != nil {
 			return fmt.Errorf("export %s: %w", id, err)
 		}
 		return nil
 	}, release), nil
+}
+
+// recordErr makes the errors of the tar-split record layer errors: a
+// malformed record, or a payload that does not match it, is ErrCorrupt;
+// content a layer cannot keep is ErrInvalidEntry.
+func recordErr(err error) error {
+	switch {
+	case errors.Is(err, ErrCorrupt) || errors.Is(err, ErrInvalidEntry):
+		return err
+	case errors.Is(err, splitrec.ErrCorrupt) || errors.Is(err, splitrec.ErrMismatch):
+		return fmt.Errorf("%w: %w", err, ErrCorrupt)
+	case errors.Is(err, splitrec.ErrUnkeptContent):
+		return fmt.Errorf("%w: %w", err, ErrInvalidEntry)
+	}
+	return err
 }
 
 // lazyPipe is the reader an export returns: io.Copy from it (its WriteTo)

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/vbatts/tar-split/tar/storage"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
 // rewriteRecord decodes a layer's tar-split record, lets edit change its
@@ -27,7 +29,7 @@ func rewriteRecord(t *testing.T, dir string, edit func([]storage.Entry) []storag
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := newBinUnpacker(zr)
+	u := splitrec.NewUnpacker(zr)
 	var es []storage.Entry
 	for {
 		e, err := u.Next()
@@ -42,7 +44,7 @@ func rewriteRecord(t *testing.T, dir string, edit func([]storage.Entry) []storag
 	f.Close()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	bp := newBinPacker(zw)
+	bp := splitrec.NewPacker(zw)
 	for _, e := range edit(es) {
 		if _, err := bp.AddEntry(e); err != nil {
 			t.Fatal(err)

@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"io"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -19,6 +20,18 @@ var (
 func envInt(name string) int64 {
 	n, _ := strconv.ParseInt(os.Getenv(name), 10, 64)
 	return n
+}
+
+// faultsOn reports whether fault points are counted.
+func faultsOn() bool { return faultAt != 0 || faultTrace }
+
+// faultReader is a fault point before each Read of file data, each Read
+// bounded by faultChunk.
+type faultReader struct{ r io.Reader }
+
+func (f faultReader) Read(p []byte) (int, error) {
+	faultPoint("writer:read-data")
+	return f.r.Read(p[:faultChunk(len(p))])
 }
 
 // faultPoint marks a place where a crash must leave the store consistent.

@@ -13,19 +13,11 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 
 	"github.com/winlayer/winlayer/wintar"
-)
 
-// Import imports the layer tar r as layer id of the store in home, with
-// the given parent layer directories (nearest first; none for a base
-// layer), and returns the sum of the regular files' sizes (what hcsshim's
-// ImportLayer and moby's ApplyDiff return). See [Store.Import].
-func Import(ctx context.Context, home, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
-	s, err := Open(home)
-	if err != nil {
-		return 0, err
-	}
-	return s.Import(ctx, id, parents, r, opts...)
-}
+	"github.com/winlayer/winlayer/internal/directio"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
+)
 
 // Import reads the uncompressed layer tar r into a new layer id. Every
 // entry is checked before it is written ([wintar.WithStrictNames] and the
@@ -71,7 +63,7 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 }
 
 func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
-	tsf, err := os.Create(filepath.Join(w.stage, metaDir, tarSplitFile))
+	tsf, err := os.Create(filepath.Join(w.Dir(), metaDir, tarSplitFile))
 	if err != nil {
 		return 0, err
 	}
@@ -81,24 +73,24 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	head := &headRecorder{r: r}
-	ra := newReadAhead(ctx, head)
+	ra := directio.NewReadAhead(ctx, head)
 	defer ra.Close()
-	aw := newAsyncWriter(gz)
+	aw := directio.NewAsyncWriter(gz)
 	closed := false
 	defer func() {
 		if !closed {
 			aw.Close()
 		}
 	}()
-	bp := newBinPacker(aw)
+	bp := splitrec.NewPacker(aw)
 	tp := &trailerPacker{Packer: bp}
-	st := newSplitTar(ra, tp)
+	st := splitrec.NewSplitter(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
 	if cerr := ctx.Err(); err != nil && cerr != nil && errors.Is(err, cerr) {
 		return 0, w.cancelled(err, cerr, head.n.Load())
 	}
 	if err != nil {
-		err = asInvalidEntry(notTar(err, head.bytes()))
+		err = asInvalidEntry(notTar(recordErr(err), head.bytes()))
 		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
 			err = fmt.Errorf("%w: %w", err, ErrTruncated)
 		}
@@ -178,5 +170,5 @@ func (w *Writer) cancelled(err, cause error, read int64) error {
 		}
 	}
 	return fmt.Errorf("cancelled after %d bytes of input and %d complete entries%s; nothing was stored: %w",
-		read, w.entries, where, cause)
+		read, w.idx.entries, where, cause)
 }

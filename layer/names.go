@@ -73,10 +73,10 @@ func (w *Writer) spelling(name string) string {
 	if sp := w.names.spelling(name); sp != name {
 		return sp
 	}
-	if w.idx == nil || w.idx.Flush() != nil {
+	if w.idx == nil || w.idx.flush() != nil {
 		return name
 	}
-	f, err := os.Open(filepath.Join(w.stage, metaDir, indexFile))
+	f, err := os.Open(filepath.Join(w.Dir(), metaDir, indexFile))
 	if err != nil {
 		return name
 	}

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/winlayer/winlayer/backupstream"
 	"github.com/winlayer/winlayer/wintar"
@@ -216,41 +214,28 @@ type parentIndex struct {
 	sds   [][]byte
 }
 
-// streamHeader encodes one WIN32_STREAM_ID header.
-func streamHeader(id backupstream.StreamID, attr uint32, size int64, name string, offset int64) []byte {
-	n16 := utf16.Encode([]rune(name))
-	b := make([]byte, backupstream.HeaderSize+2*len(n16))
-	binary.LittleEndian.PutUint32(b[0:], uint32(id))
-	binary.LittleEndian.PutUint32(b[4:], attr)
-	sz := uint64(size)
-	if id == backupstream.StreamSparseBlock {
-		sz += 8
-	}
-	binary.LittleEndian.PutUint64(b[8:], sz)
-	binary.LittleEndian.PutUint32(b[16:], uint32(2*len(n16)))
-	for i, u := range n16 {
-		binary.LittleEndian.PutUint16(b[backupstream.HeaderSize+2*i:], u)
-	}
-	if id == backupstream.StreamSparseBlock {
-		b = binary.LittleEndian.AppendUint64(b, uint64(offset))
-	}
-	return b
-}
-
 // compose builds the backup stream of e as a chain of readers.
 func (r *Reader) compose(e *Entry, sds [][]byte) error {
 	var parts []io.Reader
 	add := func(b []byte) { parts = append(parts, bytes.NewReader(b)) }
+	var herr error
+	header := func(id backupstream.StreamID, attr uint32, size int64, name string, offset int64) {
+		b, err := backupstream.AppendHeader(nil, &backupstream.Header{ID: id, Attributes: attr, Size: size, Name: name, Offset: offset})
+		if err != nil && herr == nil {
+			herr = fmt.Errorf("%s: %w: %w", e.Name, err, ErrCorrupt)
+		}
+		add(b)
+	}
 	if e.SD > 0 && e.SD <= len(sds) {
-		add(streamHeader(backupstream.StreamSecurity, 0, int64(len(sds[e.SD-1])), "", 0))
+		header(backupstream.StreamSecurity, 0, int64(len(sds[e.SD-1])), "", 0)
 		add(sds[e.SD-1])
 	}
 	if len(e.EA) > 0 {
-		add(streamHeader(backupstream.StreamEAData, 0, int64(len(e.EA)), "", 0))
+		header(backupstream.StreamEAData, 0, int64(len(e.EA)), "", 0)
 		add(e.EA)
 	}
 	if len(e.Reparse) > 0 {
-		add(streamHeader(backupstream.StreamReparseData, 0, int64(len(e.Reparse)), "", 0))
+		header(backupstream.StreamReparseData, 0, int64(len(e.Reparse)), "", 0)
 		add(e.Reparse)
 	}
 	if e.Data {
@@ -261,18 +246,18 @@ func (r *Reader) compose(e *Entry, sds [][]byte) error {
 		sparse := e.DataAttr&backupstream.AttrSparse != 0
 		switch {
 		case !sparse || (len(e.Sparse) == 0 && e.Size == 0):
-			add(streamHeader(backupstream.StreamData, e.DataAttr, e.Size, "", 0))
+			header(backupstream.StreamData, e.DataAttr, e.Size, "", 0)
 			parts = append(parts, io.NewSectionReader(f, 0, e.Size))
 		case len(e.Sparse) == 1 && e.Sparse[0] == [2]int64{0, e.Size}:
-			add(streamHeader(backupstream.StreamData, e.DataAttr, e.Size, "", 0))
+			header(backupstream.StreamData, e.DataAttr, e.Size, "", 0)
 			parts = append(parts, io.NewSectionReader(f, 0, e.Size))
 		default:
-			add(streamHeader(backupstream.StreamData, e.DataAttr, 0, "", 0))
+			header(backupstream.StreamData, e.DataAttr, 0, "", 0)
 			for _, rg := range e.Sparse {
-				add(streamHeader(backupstream.StreamSparseBlock, e.DataAttr, rg[1], "", rg[0]))
+				header(backupstream.StreamSparseBlock, e.DataAttr, rg[1], "", rg[0])
 				parts = append(parts, io.NewSectionReader(f, rg[0], rg[1]))
 			}
-			add(streamHeader(backupstream.StreamSparseBlock, e.DataAttr, 0, "", e.Size))
+			header(backupstream.StreamSparseBlock, e.DataAttr, 0, "", e.Size)
 		}
 	}
 	for _, a := range e.ADS {
@@ -281,8 +266,11 @@ func (r *Reader) compose(e *Entry, sds [][]byte) error {
 			return fmt.Errorf("%s: stream %s: %w", e.Name, a.Name, err)
 		}
 		r.open = append(r.open, f)
-		add(streamHeader(backupstream.StreamAlternateData, a.Attributes, a.Size, a.Name, 0))
+		header(backupstream.StreamAlternateData, a.Attributes, a.Size, a.Name, 0)
 		parts = append(parts, io.NewSectionReader(f, 0, a.Size))
+	}
+	if herr != nil {
+		return herr
 	}
 	r.stream = io.MultiReader(parts...)
 	return nil

@@ -26,10 +26,9 @@ func TestReadOnlyOpeners(t *testing.T) {
 	ro, err := OpenReadOnly(s.Home())
 	mustDo(t, err)
 	for name, err := range map[string]error{
-		"Remove":    ro.Remove("top"),
-		"Cleanup":   ro.Cleanup(),
-		"MarkDirty": ro.MarkDirty("top"),
-		"Create":    ro.Create("new", nil),
+		"Remove":  ro.Remove("top"),
+		"Cleanup": ro.Cleanup(),
+		"Create":  ro.Create("new", nil),
 	} {
 		if !errors.Is(err, ErrReadOnly) {
 			t.Errorf("%s on a read-only store: %v, want ErrReadOnly", name, err)

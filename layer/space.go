@@ -55,7 +55,7 @@ func (w *Writer) growSparse(end int64) error {
 	if end <= e.Size {
 		return nil
 	}
-	if err := w.cs.f.Truncate(end); err != nil {
+	if err := w.es.f.Truncate(end); err != nil {
 		return fmt.Errorf("%q: sparse file of %d bytes (%s): %w", e.Name, end, units.BytesSize(float64(end)), err)
 	}
 	e.Size = end

@@ -196,19 +196,8 @@ func ReadChain(dir string) ([]string, error) {
 	return chain, nil
 }
 
-// WriteChain writes layerchain.json of a layer directory atomically (temp
-// file, fsync, rename): compact JSON of the paths, "null" for none. Its
-// mode is 0644 (chainMode), where moby writes 0600: the chain is no
-// secret, and read-only commands of other users need it.
-func WriteChain(dir string, chain []string) error {
-	b, err := json.Marshal(chain)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, chainFile), b, chainMode)
-}
-
-// chainMode is the mode of layerchain.json (moby: 0600; see [WriteChain]).
+// chainMode is the mode of layerchain.json: 0644, where moby writes 0600:
+// the chain is no secret, and read-only commands of other users need it.
 const chainMode = 0o644
 
 // ResolveID returns the alternate id stored in the layer's layerID (or
@@ -328,42 +317,8 @@ func (s *Store) Cleanup() error {
 	return errors.Join(errs...)
 }
 
-// writeFileAtomic writes a file through a temporary name, fsyncs it and
-// renames it into place, then fsyncs the directory.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
+// sysSyncDir fsyncs the directory dir where that makes its entries durable.
+func sysSyncDir(dir string) error {
 	if !dirSyncWorks {
 		return nil
 	}

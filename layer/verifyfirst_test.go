@@ -9,17 +9,19 @@ import (
 	"testing"
 
 	"github.com/winlayer/winlayer/layer/layertest"
+
+	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
 // TestExportVerifyBeforeWrite damages one payload (a small one, held in
-// memory, and one over maxHeldPayload, read twice) and checks that an
+// memory, and one over splitrec.MaxHeldPayload, read twice) and checks that an
 // export with VerifyBeforeWrite fails with ErrCorrupt before any byte of
 // that payload is written, while a plain export (the baseline) has
 // already written part of it when it fails; an undamaged layer exports
 // byte for byte either way.
 func TestExportVerifyBeforeWrite(t *testing.T) {
 	small := layertest.Bytes(1, 5000)
-	large := layertest.Bytes(2, maxHeldPayload+3<<20)
+	large := layertest.Bytes(2, splitrec.MaxHeldPayload+3<<20)
 	in := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/a.txt", []byte("first")),
 		layertest.File("Files/small.bin", small), layertest.File("Files/large.bin", large))
 	for _, tc := range []struct {

@@ -4,8 +4,6 @@ import (
 	"os"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/winlayer/winlayer/internal/overlay"
 )
 
@@ -31,11 +29,6 @@ func makeOpaque(p string) error {
 		return err
 	}
 	return nil
-}
-
-// exchange swaps two directories atomically (renameat2 RENAME_EXCHANGE).
-func exchange(a, b string) error {
-	return unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
 }
 
 // fileAtime returns the access time of fi in nanoseconds.

@@ -1,4 +1,6 @@
-package layer
+//go:build linux
+
+package directio
 
 import (
 	"errors"
@@ -12,13 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// An import hands the data of its regular files to a fileSink: the
+// An import hands the data of its regular files to a Sink: the
 // import loop only copies the bytes into a buffer, and a few goroutines
 // write them out, so that the kernel's side of writing (which is most of
 // what extracting a layer costs) runs beside the tar parsing instead of
 // after it, and device round trips overlap.
 //
-// Files of directMin bytes and more are written with O_DIRECT: their data
+// Files of DirectMin bytes and more are written with O_DIRECT: their data
 // goes from the buffer to the disk without passing through the page
 // cache. Filling the page cache means finding, zeroing and accounting a
 // page for every 4 KiB and writing it back later at syncfs; a direct
@@ -26,7 +28,9 @@ import (
 // last partial block of such a file goes through the page cache.
 const (
 	directAlign = 4096
-	sinkBufSize = 512 << 10
+	// BufSize is the size of the sink's buffers: files are written in
+	// writes of this size.
+	BufSize     = 512 << 10
 	sinkBufs    = 16 // buffers in flight: at most 8 MiB
 	sinkWorkers = 4
 	// sinkMin is the size below which a file is written in place: for
@@ -34,12 +38,14 @@ const (
 	sinkMin = 16 << 10
 )
 
-// directMin is the size from which a file is written with O_DIRECT (a
+// DirectMin is the size from which a file is written with O_DIRECT (a
 // variable for the tests).
-var directMin int64 = 1 << 20
+var DirectMin int64 = 1 << 20
 
-// fileSink writes the data of the files an import creates.
-type fileSink struct {
+// Sink writes the data of the files an import creates (see the package
+// documentation). Create a file with [Sink.Create]; Close waits for
+// everything.
+type Sink struct {
 	jobs    chan sinkJob
 	free    chan *[]byte
 	made    int
@@ -71,28 +77,29 @@ type sinkJob struct {
 	final bool
 }
 
-func newSink() *fileSink {
-	return &fileSink{
+// NewSink returns a Sink; its goroutines start with the first file.
+func NewSink() *Sink {
+	return &Sink{
 		jobs: make(chan sinkJob, sinkBufs), free: make(chan *[]byte, sinkBufs),
 		small: make(chan *smallFile, smallBufs), smallFree: make(chan *[]byte, smallBufs),
 	}
 }
 
-// alignedBuf returns a buffer of sinkBufSize bytes aligned for O_DIRECT.
+// alignedBuf returns a buffer of BufSize bytes aligned for O_DIRECT.
 func alignedBuf() *[]byte {
-	b := make([]byte, sinkBufSize+directAlign)
+	b := make([]byte, BufSize+directAlign)
 	off := int(uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1))
 	if off != 0 {
 		off = directAlign - off
 	}
-	b = b[off : off+sinkBufSize]
+	b = b[off : off+BufSize]
 	return &b
 }
 
 // alignedBufs holds the aligned buffers of payload readers.
 var alignedBufs = sync.Pool{New: func() any { return alignedBuf() }}
 
-func (s *fileSink) getBuf() *[]byte {
+func (s *Sink) getBuf() *[]byte {
 	select {
 	case b := <-s.free:
 		return b
@@ -105,7 +112,7 @@ func (s *fileSink) getBuf() *[]byte {
 	return <-s.free
 }
 
-func (s *fileSink) fail(err error) {
+func (s *Sink) fail(err error) {
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = err
@@ -114,13 +121,13 @@ func (s *fileSink) fail(err error) {
 }
 
 // Err returns the first error a write or close met.
-func (s *fileSink) Err() error {
+func (s *Sink) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
 }
 
-func (s *fileSink) submit(j sinkJob) {
+func (s *Sink) submit(j sinkJob) {
 	if !s.started {
 		s.started = true
 		for i := 0; i < sinkWorkers; i++ {
@@ -132,7 +139,7 @@ func (s *fileSink) submit(j sinkJob) {
 	s.jobs <- j
 }
 
-func (s *fileSink) work() {
+func (s *Sink) work() {
 	defer s.workers.Done()
 	for j := range s.jobs {
 		f := j.f
@@ -166,7 +173,7 @@ func (s *fileSink) work() {
 
 // Close waits until every file handed to the sink is written and closed,
 // stops its goroutines and returns the first error.
-func (s *fileSink) Close() error {
+func (s *Sink) Close() error {
 	s.files.Wait()
 	if s.started {
 		close(s.jobs)
@@ -185,7 +192,7 @@ func (s *fileSink) Close() error {
 
 // Wait waits until every file handed to the sink so far is on disk and
 // closed, and returns the first error.
-func (s *fileSink) Wait() error {
+func (s *Sink) Wait() error {
 	s.files.Wait()
 	return s.Err()
 }
@@ -193,7 +200,7 @@ func (s *fileSink) Wait() error {
 // smallFile is a file under sinkMin bytes: its data is kept until Close,
 // then the sink's small-file goroutine creates and writes it.
 type smallFile struct {
-	s    *fileSink
+	s    *Sink
 	path string
 	buf  *[]byte
 	n    int
@@ -211,8 +218,8 @@ func (f *smallFile) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// readFromN reads up to n bytes from r straight into the file's buffer.
-func (f *smallFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
+// ReadFromN reads up to n bytes from r straight into the file's buffer.
+func (f *smallFile) ReadFromN(r io.Reader, n int64) (int64, bool, error) {
 	if err := f.s.Err(); err != nil {
 		return 0, true, err
 	}
@@ -222,8 +229,7 @@ func (f *smallFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
 	}
 	var total int64
 	for total < n {
-		faultPoint("writer:read-data")
-		m, err := r.Read((*f.buf)[f.n : f.n+faultChunk(int(n-total))])
+		m, err := r.Read((*f.buf)[f.n : f.n+int(n-total)])
 		f.n += m
 		total += int64(m)
 		if err != nil {
@@ -275,7 +281,7 @@ func (f *smallFile) Close() error {
 	return nil
 }
 
-func (s *fileSink) writeSmall() {
+func (s *Sink) writeSmall() {
 	defer s.smallDone.Done()
 	for f := range s.small {
 		var data []byte
@@ -294,7 +300,7 @@ func (s *fileSink) writeSmall() {
 
 // writeNew creates path exclusively and writes data to it.
 func writeNew(path string, data []byte) error {
-	df, err := createExcl(path)
+	df, err := CreateExcl(path)
 	if err != nil {
 		return err
 	}
@@ -333,8 +339,8 @@ func pwriteAll(fd int, p []byte, off int64) error {
 	return nil
 }
 
-// fallocate is unix.Fallocate (a variable for the tests).
-var fallocate = unix.Fallocate
+// Fallocate is unix.Fallocate (a variable for the tests).
+var Fallocate = unix.Fallocate
 
 // allocUnsupported reports whether a fallocate error only says that the
 // file system cannot preallocate (the file is then written without).
@@ -344,7 +350,7 @@ func allocUnsupported(err error) bool {
 
 // sinkFile is a data file written through the sink.
 type sinkFile struct {
-	s      *fileSink
+	s      *Sink
 	fd     int
 	path   string
 	direct atomic.Bool // O_DIRECT is set on fd
@@ -358,19 +364,19 @@ type sinkFile struct {
 	tailN   int
 }
 
-// createData creates the file that will hold size bytes of data.
-func (s *fileSink) createData(path string, size int64) (dataFile, error) {
+// Create creates the file that will hold size bytes of data.
+func (s *Sink) Create(path string, size int64) (File, error) {
 	if size < sinkMin {
 		s.files.Add(1)
 		return &smallFile{s: s, path: path}, nil
 	}
-	f, err := createExcl(path)
+	f, err := CreateExcl(path)
 	if err != nil {
 		return nil, err
 	}
 	raw := f.(*rawFile)
 	sf := &sinkFile{s: s, fd: raw.fd, path: path}
-	if size >= directMin {
+	if size >= DirectMin {
 		// Where the file system has no O_DIRECT, fcntl refuses and the
 		// file is written through the page cache.
 		if setDirect(raw.fd, true) == nil {
@@ -384,7 +390,7 @@ func (s *fileSink) createData(path string, size int64) (dataFile, error) {
 			// Any error but "not supported here" is fatal: EFBIG or
 			// EINVAL means the file cannot have that size, and writing
 			// on would only fail later (or fill the disk first).
-			if err := fallocate(raw.fd, 0, 0, size); err != nil && !allocUnsupported(err) {
+			if err := Fallocate(raw.fd, 0, 0, size); err != nil && !allocUnsupported(err) {
 				unix.Close(raw.fd)
 				return nil, &os.PathError{Op: fmt.Sprintf("allocate %d bytes for", size), Path: path, Err: err}
 			}
@@ -407,7 +413,7 @@ func (f *sinkFile) Write(p []byte) (int, error) {
 		c := copy((*f.buf)[f.n:], p)
 		f.n += c
 		p = p[c:]
-		if f.n == sinkBufSize {
+		if f.n == BufSize {
 			f.s.submit(sinkJob{f: f, buf: f.buf, n: f.n, off: f.off})
 			f.off += int64(f.n)
 			f.buf, f.n = nil, 0
@@ -416,9 +422,9 @@ func (f *sinkFile) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-// readFromN reads up to n bytes from r into the file's buffers, handing
+// ReadFromN reads up to n bytes from r into the file's buffers, handing
 // each full buffer to the sink as Write does.
-func (f *sinkFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
+func (f *sinkFile) ReadFromN(r io.Reader, n int64) (int64, bool, error) {
 	var total int64
 	for total < n {
 		if err := f.s.Err(); err != nil {
@@ -431,11 +437,10 @@ func (f *sinkFile) readFromN(r io.Reader, n int64) (int64, bool, error) {
 		if rest := n - total; int64(len(room)) > rest {
 			room = room[:rest]
 		}
-		faultPoint("writer:read-data")
-		m, err := r.Read(room[:faultChunk(len(room))])
+		m, err := r.Read(room)
 		f.n += m
 		total += int64(m)
-		if f.n == sinkBufSize {
+		if f.n == BufSize {
 			f.s.submit(sinkJob{f: f, buf: f.buf, n: f.n, off: f.off})
 			f.off += int64(f.n)
 			f.buf, f.n = nil, 0

@@ -1,4 +1,4 @@
-package layer
+package directio
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func (g *gatedReader) Read(p []byte) (int, error) {
 // and the goroutine went on filling its 1 MiB block).
 func TestReadAheadCloseStopsReading(t *testing.T) {
 	g := &gatedReader{gate: make(chan struct{})}
-	ra := newReadAhead(context.Background(), g)
+	ra := NewReadAhead(context.Background(), g)
 	g.gate <- struct{}{}
 	g.gate <- struct{}{} // the third Read now waits for its token
 	closed := make(chan struct{})

@@ -1,4 +1,6 @@
-package layer
+//go:build linux
+
+package directio
 
 import (
 	"errors"
@@ -8,14 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// payloadReader returns a reader of the first size bytes of f. A large
+// PayloadReader returns a reader of the first size bytes of f. A large
 // file whose data is not in the page cache (an import writes large files
 // with O_DIRECT) is read with O_DIRECT, ahead of the caller on a
 // goroutine, so that reading it neither fills the page cache nor waits
 // for the disk between writes of the export. Closing the reader does not
 // close f.
-func payloadReader(f *os.File, size int64) io.ReadCloser {
-	if size < directMin {
+func PayloadReader(f *os.File, size int64) io.ReadCloser {
+	if size < DirectMin {
 		return io.NopCloser(io.LimitReader(f, size))
 	}
 	fd := int(f.Fd())

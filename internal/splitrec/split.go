@@ -1,4 +1,4 @@
-package layer
+package splitrec
 
 import (
 	"archive/tar"
@@ -12,14 +12,14 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 )
 
-// splitTar reads a layer tar once, with tar-split's tar reader, and both
+// Splitter reads a layer tar once, with tar-split's tar reader, and both
 // records its disassembly (the raw header, padding and trailer bytes as
 // segments, each payload as a name, size and CRC-32C) and hands the
 // headers and payloads to the import loop. It records exactly the entries
 // tar-split's own disassembler records, in the same order, so that
 // tar-split's assembler reproduces the tar byte for byte — without the
 // second parse and the goroutine handoff of asm.NewInputTarStream.
-type splitTar struct {
+type Splitter struct {
 	src   io.Reader
 	tr    *tstar.Reader
 	p     storage.Packer
@@ -35,13 +35,23 @@ type splitTar struct {
 // record uses CRC-64/ISO, several times slower in software).
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-func newSplitTar(src io.Reader, p storage.Packer) *splitTar {
+// NewCRC returns the hash of a payload's checksum in the record: CRC-32C.
+func NewCRC() hash.Hash32 { return crc32.New(crcTable) }
+
+// ErrUnkeptContent reports tar content on an entry whose type cannot keep
+// any (a whiteout, directory or link) and which the import loop left
+// unread: it could not be served back at export.
+var ErrUnkeptContent = errors.New("content on an entry that cannot keep it")
+
+// NewSplitter returns a Splitter reading the tar src and recording its
+// disassembly to p.
+func NewSplitter(src io.Reader, p storage.Packer) *Splitter {
 	tr := tstar.NewReader(src)
 	tr.RawAccounting = true
-	return &splitTar{src: src, tr: tr, p: p, crc: crc32.New(crcTable)}
+	return &Splitter{src: src, tr: tr, p: p, crc: crc32.New(crcTable)}
 }
 
-func (s *splitTar) segment(b []byte) error {
+func (s *Splitter) segment(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -52,7 +62,7 @@ func (s *splitTar) segment(b []byte) error {
 // finish records the current entry. The import loop reads every payload
 // it keeps; a payload it leaves unread (content on a whiteout, directory
 // or link) could not be served back at export, so it is an error.
-func (s *splitTar) finish() error {
+func (s *Splitter) finish() error {
 	if s.cur == nil {
 		return nil
 	}
@@ -63,7 +73,7 @@ func (s *splitTar) finish() error {
 		return err
 	}
 	if n > 0 {
-		return fmt.Errorf("entry %q: %d bytes of content on a type %q entry, which a layer cannot keep: %w", e.GetName(), n, s.typ, ErrInvalidEntry)
+		return fmt.Errorf("entry %q: %d bytes of content on a type %q entry, which a layer cannot keep: %w", e.GetName(), n, s.typ, ErrUnkeptContent)
 	}
 	if e.Size > 0 {
 		e.Payload = s.crc.Sum(nil)
@@ -76,7 +86,7 @@ func (s *splitTar) finish() error {
 
 // Next records what the previous entry left and returns the next header,
 // converted to archive/tar's type.
-func (s *splitTar) Next() (*tar.Header, error) {
+func (s *Splitter) Next() (*tar.Header, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -87,7 +97,7 @@ func (s *splitTar) Next() (*tar.Header, error) {
 	return h, err
 }
 
-func (s *splitTar) next() (*tar.Header, error) {
+func (s *Splitter) next() (*tar.Header, error) {
 	if err := s.finish(); err != nil {
 		return nil, err
 	}
@@ -133,7 +143,7 @@ func (s *splitTar) next() (*tar.Header, error) {
 }
 
 // Read reads the current entry's payload.
-func (s *splitTar) Read(p []byte) (int, error) {
+func (s *Splitter) Read(p []byte) (int, error) {
 	n, err := s.tr.Read(p)
 	s.crc.Write(p[:n])
 	return n, err

@@ -1,4 +1,4 @@
-package layer
+package splitrec
 
 import (
 	"bytes"
@@ -9,12 +9,12 @@ import (
 	"github.com/vbatts/tar-split/tar/storage"
 )
 
-// FuzzBinUnpacker feeds arbitrary bytes to the tar-split record decoder:
+// FuzzUnpacker feeds arbitrary bytes to the tar-split record decoder:
 // it must never panic or allocate past its field limit, and every record
 // it decodes must encode back to the same bytes.
-func FuzzBinUnpacker(f *testing.F) {
+func FuzzUnpacker(f *testing.F) {
 	var seed bytes.Buffer
-	p := newBinPacker(&seed)
+	p := NewPacker(&seed)
 	p.AddEntry(storage.Entry{Type: storage.SegmentType, Payload: make([]byte, 1024)})
 	e := storage.Entry{Type: storage.FileType, Size: 5, Payload: []byte{1, 2, 3, 4}}
 	e.SetName("Files/a.txt")
@@ -29,7 +29,7 @@ func FuzzBinUnpacker(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		p := newBinPacker(&out)
+		p := NewPacker(&out)
 		for _, e := range first {
 			if _, err := p.AddEntry(e); err != nil {
 				return // duplicate names are refused on the way in
@@ -52,7 +52,7 @@ func FuzzBinUnpacker(f *testing.F) {
 // decodeAll decodes a whole record; false when it is malformed (the error
 // must then wrap ErrCorrupt).
 func decodeAll(t *testing.T, b []byte) ([]storage.Entry, bool) {
-	u := newBinUnpacker(bytes.NewReader(b))
+	u := NewUnpacker(bytes.NewReader(b))
 	var out []storage.Entry
 	for {
 		e, err := u.Next()

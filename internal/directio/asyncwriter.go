@@ -1,23 +1,24 @@
-package layer
+package directio
 
 import (
 	"io"
 	"sync"
 )
 
-// asyncWriter hands what is written to it to another goroutine, which
+// AsyncWriter hands what is written to it to another goroutine, which
 // writes it to w: compressing the tar-split record then overlaps with the
 // import instead of adding to it. Close waits for everything and returns
 // the first error of w.
-type asyncWriter struct {
+type AsyncWriter struct {
 	ch   chan []byte
 	free sync.Pool
 	done chan struct{}
 	err  error
 }
 
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{ch: make(chan []byte, 8), done: make(chan struct{})}
+// NewAsyncWriter starts the goroutine that writes to w.
+func NewAsyncWriter(w io.Writer) *AsyncWriter {
+	a := &AsyncWriter{ch: make(chan []byte, 8), done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		for b := range a.ch {
@@ -32,7 +33,7 @@ func newAsyncWriter(w io.Writer) *asyncWriter {
 }
 
 // Write queues a copy of p.
-func (a *asyncWriter) Write(p []byte) (int, error) {
+func (a *AsyncWriter) Write(p []byte) (int, error) {
 	var b []byte
 	if bp, ok := a.free.Get().(*[]byte); ok {
 		b = *bp
@@ -42,7 +43,7 @@ func (a *asyncWriter) Write(p []byte) (int, error) {
 }
 
 // Close flushes the queue and returns the first write error.
-func (a *asyncWriter) Close() error {
+func (a *AsyncWriter) Close() error {
 	close(a.ch)
 	<-a.done
 	return a.err

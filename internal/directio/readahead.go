@@ -1,4 +1,4 @@
-package layer
+package directio
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"io"
 )
 
-// readAhead reads its source in 1 MiB blocks on its own goroutine and
+// ReadAhead reads its source in 1 MiB blocks on its own goroutine and
 // hashes them there (sha256: the layer's DiffID), so that reading and
 // hashing the tar overlap with writing the layer instead of adding to it.
 // At most readAheadBlocks blocks are in memory.
@@ -15,7 +15,7 @@ import (
 // Read returns ctx's error as soon as ctx is done, even while the source
 // stalls (a pipe or a network stream that sends nothing more): the import
 // then stops within moments of a cancel, wherever it waits for data.
-type readAhead struct {
+type ReadAhead struct {
 	ctx   context.Context
 	full  chan *raBlock
 	free  chan *raBlock
@@ -38,8 +38,10 @@ const (
 	readAheadBlockSize = 1 << 20
 )
 
-func newReadAhead(ctx context.Context, src io.Reader) *readAhead {
-	r := &readAhead{
+// NewReadAhead starts reading src ahead; the caller must Close the
+// ReadAhead.
+func NewReadAhead(ctx context.Context, src io.Reader) *ReadAhead {
+	r := &ReadAhead{
 		ctx:  ctx,
 		full: make(chan *raBlock, readAheadBlocks),
 		free: make(chan *raBlock, readAheadBlocks),
@@ -54,7 +56,7 @@ func newReadAhead(ctx context.Context, src io.Reader) *readAhead {
 	return r
 }
 
-func (r *readAhead) produce(src io.Reader) {
+func (r *ReadAhead) produce(src io.Reader) {
 	defer close(r.done)
 	for {
 		var blk *raBlock
@@ -86,7 +88,7 @@ func (r *readAhead) produce(src io.Reader) {
 	}
 }
 
-func (r *readAhead) stopped() bool {
+func (r *ReadAhead) stopped() bool {
 	select {
 	case <-r.stop:
 		return true
@@ -97,7 +99,7 @@ func (r *readAhead) stopped() bool {
 
 // readFull is io.ReadFull that stops between reads once Close was
 // called, so that at most one Read of the source outlives Close.
-func (r *readAhead) readFull(src io.Reader, b []byte) (int, error) {
+func (r *ReadAhead) readFull(src io.Reader, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
 		if n > 0 && r.stopped() {
@@ -116,7 +118,7 @@ func (r *readAhead) readFull(src io.Reader, b []byte) (int, error) {
 
 // Read returns the next bytes of the source, and its error (io.EOF at
 // the end), or ctx's error once ctx is done.
-func (r *readAhead) Read(p []byte) (int, error) {
+func (r *ReadAhead) Read(p []byte) (int, error) {
 	for r.cur == nil || r.off == r.cur.n {
 		if r.cur != nil {
 			if r.cur.err != nil {
@@ -144,7 +146,7 @@ func (r *readAhead) Read(p []byte) (int, error) {
 // waiting for a Read of the source in progress: a stalled source must
 // not hold up the end of an import. That Read completes in the
 // background, and nothing more is read.
-func (r *readAhead) Close() {
+func (r *ReadAhead) Close() {
 	if !r.stopped() {
 		close(r.stop)
 	}
@@ -152,7 +154,7 @@ func (r *readAhead) Close() {
 
 // Sum returns the sha256 and the length of everything read from the
 // source; call it after Read returned io.EOF.
-func (r *readAhead) Sum() ([]byte, int64) {
+func (r *ReadAhead) Sum() ([]byte, int64) {
 	<-r.done
 	return r.h.Sum(nil), r.total
 }
