@@ -37,7 +37,7 @@ func TestIsNonDistributable(t *testing.T) {
 		types.DockerForeignLayer: types.DockerLayer,
 		types.OCIRestrictedLayer: types.OCILayer,
 		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd": types.OCILayerZStd,
-		types.OCIUncompressedRestrictedLayer:                            types.OCIUncompressedLayer,
+		types.OCIUncompressedRestrictedLayer:                           types.OCIUncompressedLayer,
 	} {
 		if got := distributableMediaType(in); got != want {
 			t.Errorf("distributableMediaType(%s) = %s, want %s", in, got, want)
