@@ -1,9 +1,9 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"bytes"
 	"io"
 	"os/exec"
 	"path/filepath"
