@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -113,4 +114,28 @@ func pushTest(t testing.TB, host, repo string, what any) name.Reference {
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	return ref
+}
+
+// writeLayout writes img to a new OCI layout at dir with ref.name tag.
+func writeLayout(t testing.TB, dir string, img v1.Image, tag string) {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: tag})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeArchive writes img as a docker-archive tagged tag.
+func writeArchive(t testing.TB, file string, img v1.Image, tag string) {
+	t.Helper()
+	tg, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(file, tg, img); err != nil {
+		t.Fatal(err)
+	}
 }
