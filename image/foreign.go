@@ -16,21 +16,12 @@ import (
 // validation answers HTTP 500 MANIFEST_BLOB_UNKNOWN for those).
 var ErrForeignURLsRefused = errors.New("the registry refuses manifests whose layers carry urls")
 
-// Media type prefixes of layers that registries need not hold: Docker's
-// foreign layers and OCI's non-distributable layers, whatever the
-// compression (gzip, zstd, none).
+// Media type prefixes of Docker's foreign layers and OCI's
+// non-distributable layers (see IsForeign).
 const (
 	dockerForeignPrefix     = "application/vnd.docker.image.rootfs.foreign."
 	ociNondistributablePref = "application/vnd.oci.image.layer.nondistributable."
 )
-
-// IsNonDistributable says whether a layer media type is a Docker foreign
-// layer or an OCI non-distributable layer (any compression, zstd
-// included). Push does not upload such layers unless asked to.
-func IsNonDistributable(mt types.MediaType) bool {
-	s := string(mt)
-	return strings.HasPrefix(s, dockerForeignPrefix) || strings.HasPrefix(s, ociNondistributablePref)
-}
 
 // distributableMediaType is the ordinary layer media type of a foreign or
 // non-distributable one (the same compression).

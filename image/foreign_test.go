@@ -29,8 +29,8 @@ func TestIsNonDistributable(t *testing.T) {
 		{types.OCILayerZStd, false},
 		{types.DockerConfigJSON, false},
 	} {
-		if got := IsNonDistributable(tc.mt); got != tc.want {
-			t.Errorf("IsNonDistributable(%s) = %v, want %v", tc.mt, got, tc.want)
+		if got := IsForeign(tc.mt); got != tc.want {
+			t.Errorf("IsForeign(%s) = %v, want %v", tc.mt, got, tc.want)
 		}
 	}
 	for in, want := range map[types.MediaType]types.MediaType{
@@ -63,7 +63,7 @@ func TestWriteForeignDistribution(t *testing.T) {
 			ctx := context.Background()
 			oci := mt != types.DockerForeignLayer
 			img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(20, 1), oci)
-			img, fl := withForeign(t, img, mt, url)
+			img, fl := appendForeign(t, img, mt, url)
 			fd, _ := fl.Digest()
 			want := manifestDigest(t, img)
 

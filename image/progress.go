@@ -9,23 +9,23 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// EventKind says what an Event reports.
-type EventKind int
+// WriteEventKind says what an WriteEvent reports.
+type WriteEventKind int
 
-// The kinds of Event.
+// The kinds of WriteEvent.
 const (
-	// EventStart: a blob starts moving; Size is its size.
-	EventStart EventKind = iota + 1
-	// EventProgress: Done bytes of the blob have moved.
-	EventProgress
-	// EventDone: the blob is at the destination; Action says how.
-	EventDone
-	// EventNote: Message is something the user should know (digests that
+	// WriteStart: a blob starts moving; Size is its size.
+	WriteStart WriteEventKind = iota + 1
+	// WriteProgress: Done bytes of the blob have moved.
+	WriteProgress
+	// WriteDone: the blob is at the destination; Action says how.
+	WriteDone
+	// WriteNote: Message is something the user should know (digests that
 	// change, layers left out).
-	EventNote
+	WriteNote
 )
 
-// Blob actions reported in EventDone and BlobResult.
+// Blob actions reported in WriteDone and BlobResult.
 const (
 	// ActionCopied: the blob's bytes were sent (uploaded or written).
 	ActionCopied = "copied"
@@ -37,19 +37,19 @@ const (
 	ActionForeign = "foreign"
 )
 
-// Event is one step of a Write or Copy, for progress displays.
-type Event struct {
-	Kind EventKind
-	// Digest is the blob's digest (EventStart, EventProgress, EventDone).
+// WriteEvent is one step of a Write or Copy, for progress displays.
+type WriteEvent struct {
+	Kind WriteEventKind
+	// Digest is the blob's digest (WriteStart, WriteProgress, WriteDone).
 	Digest v1.Hash
 	// Size is the blob's size in bytes.
 	Size int64
 	// Done is how many bytes have moved so far.
 	Done int64
-	// Action is how the blob got there (EventDone): ActionCopied,
+	// Action is how the blob got there (WriteDone): ActionCopied,
 	// ActionPresent or ActionForeign.
 	Action string
-	// Message is the note (EventNote).
+	// Message is the note (WriteNote).
 	Message string
 }
 
@@ -65,18 +65,18 @@ type BlobResult struct {
 // how far, and reports Events.
 type tracker struct {
 	ctx    context.Context
-	report func(Event)
+	report func(WriteEvent)
 
 	mu    sync.Mutex
 	blobs map[v1.Hash]*BlobResult
 	notes []string
 }
 
-func newTracker(ctx context.Context, report func(Event)) *tracker {
+func newTracker(ctx context.Context, report func(WriteEvent)) *tracker {
 	return &tracker{ctx: ctx, report: report, blobs: map[v1.Hash]*BlobResult{}}
 }
 
-func (t *tracker) emit(e Event) {
+func (t *tracker) emit(e WriteEvent) {
 	if t.report != nil {
 		t.report(e)
 	}
@@ -93,7 +93,7 @@ func (t *tracker) note(msg string) {
 	}
 	t.notes = append(t.notes, msg)
 	t.mu.Unlock()
-	t.emit(Event{Kind: EventNote, Message: msg})
+	t.emit(WriteEvent{Kind: WriteNote, Message: msg})
 }
 
 // add registers a layer blob of the artifact being written; the default
@@ -122,8 +122,8 @@ func (t *tracker) set(d v1.Hash, action string) {
 // reader counts the bytes of blob d read through rc, stops at a cancelled
 // context, and marks the blob copied once read to its end.
 func (t *tracker) reader(d v1.Hash, size int64, rc io.ReadCloser) io.ReadCloser {
-	t.emit(Event{Kind: EventStart, Digest: d, Size: size})
-	return &countingReader{t: t, d: d, size: size, rc: rc}
+	t.emit(WriteEvent{Kind: WriteStart, Digest: d, Size: size})
+	return &trackReader{t: t, d: d, size: size, rc: rc}
 }
 
 // results lists the blobs, then any that were added but never reported
@@ -139,17 +139,17 @@ func (t *tracker) results() []BlobResult {
 	return out
 }
 
-// finish reports EventDone for the blobs that were never read.
+// finish reports WriteDone for the blobs that were never read.
 func (t *tracker) finish() {
 	for _, b := range t.results() {
 		if b.Action != ActionCopied {
 			h, _ := v1.NewHash(b.Digest)
-			t.emit(Event{Kind: EventDone, Digest: h, Size: b.Size, Action: b.Action})
+			t.emit(WriteEvent{Kind: WriteDone, Digest: h, Size: b.Size, Action: b.Action})
 		}
 	}
 }
 
-type countingReader struct {
+type trackReader struct {
 	t    *tracker
 	d    v1.Hash
 	size int64
@@ -158,10 +158,10 @@ type countingReader struct {
 	eof  bool
 }
 
-// progressStep is how many bytes pass between EventProgress reports.
+// progressStep is how many bytes pass between WriteProgress reports.
 const progressStep = 256 << 10
 
-func (r *countingReader) Read(p []byte) (int, error) {
+func (r *trackReader) Read(p []byte) (int, error) {
 	if err := r.t.ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -169,14 +169,14 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	before := r.done
 	r.done += int64(n)
 	if r.done/progressStep != before/progressStep {
-		r.t.emit(Event{Kind: EventProgress, Digest: r.d, Size: r.size, Done: r.done})
+		r.t.emit(WriteEvent{Kind: WriteProgress, Digest: r.d, Size: r.size, Done: r.done})
 	}
 	if err == io.EOF && !r.eof {
 		r.eof = true
 		r.t.set(r.d, ActionCopied)
-		r.t.emit(Event{Kind: EventDone, Digest: r.d, Size: r.size, Done: r.done, Action: ActionCopied})
+		r.t.emit(WriteEvent{Kind: WriteDone, Digest: r.d, Size: r.size, Done: r.done, Action: ActionCopied})
 	}
 	return n, err
 }
 
-func (r *countingReader) Close() error { return r.rc.Close() }
+func (r *trackReader) Close() error { return r.rc.Close() }

@@ -130,7 +130,7 @@ func prepareImage(img v1.Image, t *tracker, o prepareOptions) (*prepared, error)
 		desc := m.Layers[i]
 		tl := &trackedLayer{Layer: l, t: t}
 		action := ActionPresent
-		if IsNonDistributable(desc.MediaType) {
+		if IsForeign(desc.MediaType) {
 			switch {
 			case o.includeForeign:
 				mt := distributableMediaType(desc.MediaType)

@@ -37,7 +37,7 @@ type WriteOptions struct {
 	// rather than uploaded.
 	MountFrom *name.Repository
 	// Progress, if set, receives Events (from several goroutines).
-	Progress func(Event)
+	Progress func(WriteEvent)
 }
 
 // Result is what Write did.
@@ -112,7 +112,7 @@ func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts Write
 	case KindRegistry:
 		err = writeRegistry(ctx, dst.Ref, p, cfg)
 	case KindOCI:
-		err = writeLayout(ctx, dst.Path, dst.Tag, p, t, cfg.jobs())
+		err = writeToLayout(ctx, dst.Path, dst.Tag, p, t, cfg.jobs())
 	default:
 		err = fmt.Errorf("%w: nothing to write to", ErrBadLocation)
 	}

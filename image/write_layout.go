@@ -23,9 +23,9 @@ var ErrNotLayout = errors.New("not an OCI image layout")
 
 const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
 
-// writeLayout writes p (a prepared image or index) into the layout dir and
+// writeToLayout writes p (a prepared image or index) into the layout dir and
 // names it tag in index.json (no name when tag is empty).
-func writeLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker, jobs int) error {
+func writeToLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker, jobs int) error {
 	if err := initLayout(dir); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func writeLayoutArtifact(ctx context.Context, dir string, p Artifact, t *tracker
 		g.SetLimit(jobs)
 		for i, l := range p.layers {
 			desc := p.m.Layers[i]
-			if !desc.MediaType.IsDistributable() || IsNonDistributable(desc.MediaType) {
+			if !desc.MediaType.IsDistributable() || IsForeign(desc.MediaType) {
 				continue // left out; the tracker says ActionForeign
 			}
 			g.Go(func() error {

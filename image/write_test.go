@@ -124,8 +124,8 @@ func regCfg(r *registrytest.Registry) Config {
 	return Config{Keychain: r.Keychain()}
 }
 
-// withForeign appends a foreign layer of media type mt (with urls) to img.
-func withForeign(t testing.TB, img v1.Image, mt types.MediaType, url string) (v1.Image, v1.Layer) {
+// appendForeign appends a foreign layer of media type mt (with urls) to img.
+func appendForeign(t testing.TB, img v1.Image, mt types.MediaType, url string) (v1.Image, v1.Layer) {
 	t.Helper()
 	l, err := random.Layer(2000, mt)
 	if err != nil {
@@ -427,7 +427,7 @@ func TestWriteArchive(t *testing.T) {
 
 func TestWriteArchiveForeignLayerSources(t *testing.T) {
 	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(10, 1), false)
-	img, fl := withForeign(t, img, types.DockerForeignLayer, "http://127.0.0.1:1/base.tar.gz")
+	img, fl := appendForeign(t, img, types.DockerForeignLayer, "http://127.0.0.1:1/base.tar.gz")
 	path := filepath.Join(t.TempDir(), "f.tar")
 	if _, err := WriteArchive(context.Background(), path, []NamedImage{{Name: "f:1", Image: img}}, WriteOptions{}); err != nil {
 		t.Fatal(err)
