@@ -139,3 +139,8 @@ func writeArchive(t testing.TB, file string, img v1.Image, tag string) {
 		t.Fatal(err)
 	}
 }
+
+// bigLayerTar is a layer tar with one file of n incompressible bytes.
+func bigLayerTar(seed uint64, n int) []byte {
+	return layertest.Tar(layertest.Dir("Files"), layertest.File("Files/big.bin", layertest.Bytes(seed, n)))
+}
