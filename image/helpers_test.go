@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -37,10 +38,22 @@ func testLayerTars(seed uint64, n int) [][]byte {
 // testImage builds an image of the given layer tars with a config for
 // os/arch/osVersion; zstd selects zstd layers (else gzip).
 func testImage(t testing.TB, osName, arch, osVersion string, tars [][]byte, zstd bool) v1.Image {
+	return buildTestImage(t, osName, arch, osVersion, tars, zstd, zstd)
+}
+
+// testOCIImage is testImage with OCI media types (gzip layers unless zstd).
+func testOCIImage(t testing.TB, osVersion string, tars [][]byte, zstd bool) v1.Image {
+	return buildTestImage(t, "windows", "amd64", osVersion, tars, zstd, true)
+}
+
+func buildTestImage(t testing.TB, osName, arch, osVersion string, tars [][]byte, zstd, oci bool) v1.Image {
 	t.Helper()
 	img := empty.Image
 	for i, tb := range tars {
 		opts := []tarball.LayerOption{tarball.WithMediaType(types.DockerLayer)}
+		if oci {
+			opts = []tarball.LayerOption{tarball.WithMediaType(types.OCILayer)}
+		}
 		if zstd {
 			opts = []tarball.LayerOption{tarball.WithCompression("zstd"), tarball.WithMediaType(types.OCILayerZStd)}
 		}
@@ -62,7 +75,7 @@ func testImage(t testing.TB, osName, arch, osVersion string, tars [][]byte, zstd
 	if err != nil {
 		t.Fatal(err)
 	}
-	if zstd {
+	if oci {
 		img = mutate.MediaType(img, types.OCIManifestSchema1)
 		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	}
@@ -114,3 +127,35 @@ func pushTest(t testing.TB, host, repo string, what any) name.Reference {
 	}
 	return ref
 }
+
+// writeLayout writes img to a new OCI layout at dir with ref.name tag.
+func writeLayout(t testing.TB, dir string, img v1.Image, tag string) {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: tag})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeArchive writes img as a docker-archive tagged tag.
+func writeArchive(t testing.TB, file string, img v1.Image, tag string) {
+	t.Helper()
+	tg, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(file, tg, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bigLayerTar is a layer tar with one file of n incompressible bytes.
+func bigLayerTar(seed uint64, n int) []byte {
+	return layertest.Tar(layertest.Dir("Files"), layertest.File("Files/big.bin", layertest.Bytes(seed, n)))
+}
+
+// v1SHA256 is v1.SHA256.
+var v1SHA256 = v1.SHA256

@@ -1,0 +1,603 @@
+package image
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/winlayer/winlayer/layer"
+)
+
+// Errors of Pull, for callers to test with errors.Is.
+var (
+	// ErrDiffIDMismatch is returned when a layer's uncompressed content
+	// does not hash to the config's rootfs.diff_ids entry.
+	ErrDiffIDMismatch = errors.New("DiffID mismatch")
+	// ErrBadImage is returned for a manifest or config that cannot describe
+	// a runnable image (layer and diff_id counts differ, bad JSON).
+	ErrBadImage = errors.New("bad image")
+)
+
+// PullOptions say what to pull and how to report it.
+type PullOptions struct {
+	// Platform is the requested platform; Explicit says that the user
+	// chose it (--platform; see Select).
+	Platform Platform
+	Explicit bool
+	// NoForeignURLs forbids fetching foreign layers from their urls.
+	NoForeignURLs bool
+	// Progress, when set, receives the events of the pull; it is called
+	// from several goroutines at once.
+	Progress func(Event)
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of Event.
+const (
+	// EventStart: a layer starts downloading (Size is its compressed size).
+	EventStart EventKind = iota + 1
+	// EventSkip: a layer is already in the store.
+	EventSkip
+	// EventBytes: N compressed bytes of a layer have been read so far.
+	EventBytes
+	// EventDone: a layer is imported and verified.
+	EventDone
+	// EventFail: a layer failed (Err).
+	EventFail
+)
+
+// Event is a progress report of one layer of a pull.
+type Event struct {
+	Kind EventKind
+	// Image is the image being pulled (its name or source).
+	Image string
+	// Layer is the layer's position (0 = base) of Count layers.
+	Layer, Count int
+	// Digest is the layer's blob digest ("" when the source has none yet).
+	Digest string
+	// ID is the store layer id (ChainID).
+	ID string
+	// Size is the compressed size (0 when unknown); N the bytes read.
+	Size, N int64
+	// Err is the failure of EventFail.
+	Err error
+}
+
+// PullResult describes one pulled image.
+type PullResult struct {
+	ImageInfo
+	// Fetched and Skipped count the layers downloaded and already present.
+	Fetched, Skipped int
+	// Bytes is how many compressed bytes were read.
+	Bytes int64
+}
+
+// Pull copies the image at loc into the store: for a registry or an OCI
+// layout the Windows image of opts.Platform (see Source.Resolve); for a
+// docker-archive every image it holds, or the one its :REF names. The
+// layers missing from the store (by ChainID) are fetched in parallel
+// (cfg.Jobs), each in one pass: blob → digest check (and kept blob) →
+// decompression by magic bytes → DiffID check → import, verified before
+// the layer is committed. The image record is written last, atomically;
+// a failed or cancelled pull leaves the complete layers and no record.
+func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOptions) ([]*PullResult, error) {
+	src, err := Open(ctx, loc, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	if loc.Kind == KindDockerArchive {
+		return s.loadArchive(ctx, src, cfg, opts)
+	}
+	res, err := src.Resolve(opts.Platform, opts.Explicit)
+	if err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	p, err := s.planImage(ctx, src, res, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.run(ctx, p, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return []*PullResult{r}, nil
+}
+
+// plan is one image to bring into the store.
+type plan struct {
+	what        string // the image in messages
+	manifestRaw []byte // nil: generated once the layers are read
+	manifestMT  types.MediaType
+	configRaw   []byte
+	config      *v1.ConfigFile
+	indexRaw    []byte
+	indexMT     types.MediaType
+	source      string
+	repository  string
+	refs        []string
+	layers      []*job
+	genManifest bool
+}
+
+// job is one layer of a plan.
+type job struct {
+	i      int
+	desc   v1.Descriptor // for the manifest; Digest zero when the source has none (docker-archive)
+	want   v1.Hash       // the digest the blob must have; zero: not checked (docker-archive)
+	diffID v1.Hash
+	id     string   // ChainID hex
+	chain  []string // parent layer directories, nearest first
+	open   func(context.Context, v1.Descriptor) (io.ReadCloser, error)
+	done   chan struct{}
+	ok     bool // imported or present (set before done closes)
+
+	// describe reads a docker-archive layer file for its format, digest
+	// and size, for the manifest of a layer that was not fetched.
+	describe func() (Compression, v1.Hash, int64, error)
+
+	// Filled in by the fetch.
+	comp   Compression
+	digest v1.Hash
+	size   int64
+}
+
+// ChainIDs returns the ChainIDs of the layers with the given DiffIDs (OCI
+// image spec): the first is its DiffID, then sha256 of the previous
+// ChainID, a space and the DiffID.
+func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
+	out := make([]v1.Hash, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		sum := sha256.Sum256([]byte(out[i-1].String() + " " + d.String()))
+		out[i] = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	}
+	return out
+}
+
+// planImage reads the manifest and config of the resolved image and
+// prepares its layers.
+func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg Config, opts PullOptions) (*plan, error) {
+	what := src.Location.String()
+	p := &plan{what: what, source: what}
+	var err error
+	if p.manifestRaw, err = res.Image.RawManifest(); err != nil {
+		return nil, fmt.Errorf("pull %s: manifest: %w", what, err)
+	}
+	if got := sha256Of(p.manifestRaw); res.Descriptor.Digest.Hex != "" && got != res.Descriptor.Digest {
+		return nil, fmt.Errorf("pull %s: manifest: %w: %s hashes to %s", what, ErrDigestMismatch, res.Descriptor.Digest, got)
+	}
+	m, err := v1.ParseManifest(strings.NewReader(string(p.manifestRaw)))
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: manifest: %w: %w", what, ErrBadImage, err)
+	}
+	p.manifestMT = res.Descriptor.MediaType
+	if m.MediaType != "" {
+		p.manifestMT = m.MediaType
+	}
+	if p.configRaw, err = res.Image.RawConfigFile(); err != nil {
+		return nil, fmt.Errorf("pull %s: config: %w", what, err)
+	}
+	if got := sha256Of(p.configRaw); got != m.Config.Digest {
+		return nil, fmt.Errorf("pull %s: config: %w: the manifest says %s, the config hashes to %s", what, ErrDigestMismatch, m.Config.Digest, got)
+	}
+	if res.Index != nil {
+		if p.indexRaw, err = res.Index.RawManifest(); err != nil {
+			return nil, fmt.Errorf("pull %s: index: %w", what, err)
+		}
+		if p.indexMT, err = res.Index.MediaType(); err != nil {
+			return nil, fmt.Errorf("pull %s: index: %w", what, err)
+		}
+	}
+	if src.Location.Kind == KindRegistry {
+		repo := src.Location.Ref.Context()
+		p.repository = repo.Name()
+		p.refs = []string{CanonicalRef(src.Location.Ref.Name())}
+		if _, isTag := src.Location.Ref.(interface{ TagStr() string }); isTag {
+			// Also known by digest.
+			p.refs = append(p.refs, repo.Digest(res.Descriptor.Digest.String()).Name())
+		}
+		bc, err := newBlobClient(ctx, repo, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", what, err)
+		}
+		open := func(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) { return bc.open(ctx, d.Digest) }
+		return p, s.planLayers(p, m.Layers, withForeign(cfg, opts.NoForeignURLs, open))
+	}
+	if src.Name != "" {
+		p.refs = []string{CanonicalRef(src.Name)}
+	}
+	img := res.Image
+	open := func(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) {
+		l, err := img.LayerByDigest(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errBlobNotFound, err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errBlobNotFound, err)
+		}
+		return rc, nil
+	}
+	return p, s.planLayers(p, m.Layers, withForeign(cfg, opts.NoForeignURLs, open))
+}
+
+// planLayers parses the config and makes the jobs of the layers.
+func (s *Store) planLayers(p *plan, descs []v1.Descriptor, open func(context.Context, v1.Descriptor) (io.ReadCloser, error)) error {
+	cf, err := v1.ParseConfigFile(strings.NewReader(string(p.configRaw)))
+	if err != nil {
+		return fmt.Errorf("pull %s: config: %w: %w", p.what, ErrBadImage, err)
+	}
+	p.config = cf
+	if !isWindowsOS(cf.OS) {
+		return fmt.Errorf("pull %s: the image config says OS %q; %w", p.what, cf.OS, ErrNotWindows)
+	}
+	diffIDs := cf.RootFS.DiffIDs
+	if len(diffIDs) != len(descs) {
+		return fmt.Errorf("pull %s: %w: the manifest lists %d layers, the config %d rootfs.diff_ids", p.what, ErrBadImage, len(descs), len(diffIDs))
+	}
+	if len(descs) == 0 {
+		return fmt.Errorf("pull %s: %w: no layers", p.what, ErrBadImage)
+	}
+	chain := ChainIDs(diffIDs)
+	for i, d := range descs {
+		if d.Digest.Algorithm != "" && d.Digest.Algorithm != "sha256" {
+			return fmt.Errorf("pull %s: layer %d %s: %w: only sha256 digests are supported", p.what, i, d.Digest, ErrBadImage)
+		}
+		j := &job{i: i, desc: d, want: d.Digest, diffID: diffIDs[i], id: chain[i].Hex, open: open, done: make(chan struct{})}
+		for k := i - 1; k >= 0; k-- {
+			j.chain = append(j.chain, s.layers.Dir(chain[k].Hex))
+		}
+		p.layers = append(p.layers, j)
+	}
+	return nil
+}
+
+// run fetches the missing layers and writes the record.
+func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) (*PullResult, error) {
+	res := &PullResult{}
+	emit := func(e Event) {
+		if opts.Progress != nil {
+			e.Image, e.Count = p.what, len(p.layers)
+			opts.Progress(e)
+		}
+	}
+	// A failed layer stops new layers from starting, but the layers in
+	// flight finish (and stay for the next pull); a cancel stops all.
+	var g errgroup.Group
+	g.SetLimit(cfg.jobs())
+	var mu sync.Mutex
+	var failed atomic.Bool
+	for _, j := range p.layers {
+		if ok, err := s.present(j); err != nil {
+			return nil, fmt.Errorf("pull %s: layer %d %s: %w", p.what, j.i, j.desc.Digest, err)
+		} else if ok {
+			j.ok = true
+			close(j.done)
+			res.Skipped++
+			emit(Event{Kind: EventSkip, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
+			continue
+		}
+		if ctx.Err() != nil || failed.Load() {
+			break
+		}
+		g.Go(func() error {
+			defer close(j.done)
+			if failed.Load() {
+				return nil
+			}
+			n, skipped, err := s.fetch(ctx, p, j, emit)
+			mu.Lock()
+			res.Bytes += n
+			if skipped {
+				res.Skipped++
+			} else if err == nil {
+				res.Fetched++
+			}
+			mu.Unlock()
+			if err != nil {
+				d := j.desc.Digest.String()
+				if j.desc.Digest.Hex == "" {
+					d = "diff_id " + j.diffID.String()
+				}
+				err = fmt.Errorf("pull %s: layer %d of %d (%s): %w", p.what, j.i+1, len(p.layers), d, err)
+				emit(Event{Kind: EventFail, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Err: err})
+				failed.Store(true)
+				return err
+			}
+			j.ok = true
+			emit(Event{Kind: EventDone, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.size, N: n})
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+	}
+	info, err := s.record(p)
+	if err != nil {
+		return nil, err
+	}
+	res.ImageInfo = *info
+	return res, nil
+}
+
+// present reports whether layer j is in the store already; a layer of
+// that id with another DiffID is an error.
+func (s *Store) present(j *job) (bool, error) {
+	if !s.layers.Exists(j.id) {
+		return false, nil
+	}
+	m, err := s.layers.Meta(j.id)
+	if err != nil {
+		return false, err
+	}
+	if m.DiffID != "" && m.DiffID != j.diffID.String() {
+		return false, fmt.Errorf("store layer %s exists with DiffID %s, the image wants %s: %w", j.id, m.DiffID, j.diffID, ErrDiffIDMismatch)
+	}
+	return true, nil
+}
+
+// fetch downloads, checks and imports layer j. skipped reports a layer
+// that another pull committed meanwhile.
+func (s *Store) fetch(ctx context.Context, p *plan, j *job, emit func(Event)) (n int64, skipped bool, err error) {
+	for attempt := 0; ; attempt++ {
+		n, skipped, err = s.fetchOnce(ctx, p, j, emit)
+		if err == nil || attempt > 0 || !errors.Is(err, layer.ErrInvalidEntry) || !strings.Contains(err.Error(), "failed to find link target") {
+			return n, skipped, err
+		}
+		// A hard link into a parent that was not committed yet: wait for
+		// the parents and read the layer again.
+		for _, q := range p.layers[:j.i] {
+			select {
+			case <-q.done:
+				if !q.ok {
+					return n, false, err
+				}
+			case <-ctx.Done():
+				return n, false, ctx.Err()
+			}
+		}
+	}
+}
+
+func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)) (int64, bool, error) {
+	emit(Event{Kind: EventStart, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
+	rc, err := j.open(ctx, j.desc)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rc.Close()
+	// Keep the blob when it is the original compressed content the
+	// manifest names (or, without a digest, when it turns out compressed).
+	var bw *blobWriter
+	if s.keepBlobs {
+		if bw, err = s.newBlobWriter(); err != nil {
+			return 0, false, err
+		}
+		defer func() {
+			if bw != nil {
+				bw.abort()
+			}
+		}()
+	}
+	cr := &countingReader{r: rc, h: sha256.New(), emit: func(n int64) {
+		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
+	}}
+	if bw != nil {
+		cr.w = bw
+	}
+	br := bufio.NewReaderSize(cr, 256<<10)
+	dec, comp, release, err := decompress(br)
+	if err != nil {
+		return cr.n, false, err
+	}
+	defer release()
+	j.comp = comp
+	verify := func(diffID string) error {
+		// The tar's end marker was read; read the rest of the blob so that
+		// its digest and the decoder's trailer checks cover every byte.
+		if _, err := io.Copy(io.Discard, dec); err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, br); err != nil {
+			return err
+		}
+		if cr.err != nil {
+			return cr.err
+		}
+		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(cr.h.Sum(nil))}
+		if j.want.Hex != "" && got != j.want {
+			return fmt.Errorf("%w: the blob hashes to %s (%d bytes), the manifest says %s", ErrDigestMismatch, got, cr.n, j.want)
+		}
+		if diffID != j.diffID.String() {
+			return fmt.Errorf("%w: the uncompressed layer hashes to %s, the config says %s", ErrDiffIDMismatch, diffID, j.diffID)
+		}
+		j.digest, j.size = got, cr.n
+		if bw != nil {
+			if comp == CompressionNone || j.desc.Digest.Hex != "" && got != j.desc.Digest {
+				// The blob is the tar itself (the layer export gives it
+				// back), or not the blob the manifest names (a docker-archive
+				// holding a foreign layer's tar).
+				bw.abort()
+			} else if err := bw.commit(got); err != nil {
+				bw = nil
+				return err
+			}
+			bw = nil
+		}
+		return nil
+	}
+	_, err = s.layers.Import(ctx, j.id, j.chain, dec, layer.WithPendingParents(), layer.WithVerify(verify))
+	if err != nil {
+		if errors.Is(err, layer.ErrExists) {
+			// Another pull committed the layer; it is verified like ours.
+			if ok, perr := s.present(j); ok && perr == nil {
+				return cr.n, true, nil
+			}
+		}
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		}
+		return cr.n, false, err
+	}
+	return cr.n, false, nil
+}
+
+// countingReader hashes and counts what passes, copies it to w (the kept
+// blob) and reports progress at most every 64 KiB.
+type countingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	w    io.Writer
+	n    int64
+	last int64
+	err  error // a write error of w
+	emit func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.h.Write(p[:n])
+		if c.w != nil && c.err == nil {
+			if _, werr := c.w.Write(p[:n]); werr != nil {
+				c.err = fmt.Errorf("keep blob: %w", werr)
+				return n, c.err
+			}
+		}
+		c.n += int64(n)
+		if c.n-c.last >= 64<<10 || err == io.EOF {
+			c.last = c.n
+			c.emit(c.n)
+		}
+	}
+	return n, err
+}
+
+// record stores the manifest, config and index blobs and writes the image
+// record and its references, under the index lock. Every layer must still
+// be in the store (a removal meanwhile fails the pull).
+func (s *Store) record(p *plan) (*ImageInfo, error) {
+	var lrs []LayerRecord
+	for _, j := range p.layers {
+		lr := LayerRecord{ID: j.id, DiffID: j.diffID.String(), Digest: j.desc.Digest.String(), MediaType: string(j.desc.MediaType), Size: j.desc.Size, URLs: j.desc.URLs}
+		lrs = append(lrs, lr)
+	}
+	if p.manifestRaw == nil {
+		if err := s.generateManifest(p, lrs); err != nil {
+			return nil, err
+		}
+	}
+	md := sha256Of(p.manifestRaw)
+	cd := sha256Of(p.configRaw)
+	if err := s.putBlob(md, p.manifestRaw); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+	}
+	if err := s.putBlob(cd, p.configRaw); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+	}
+	rec := &Record{
+		ManifestDigest: md.String(), ManifestMediaType: string(p.manifestMT), ConfigDigest: cd.String(),
+		Platform: p.config.Platform(), Source: p.source, Repository: p.repository, Layers: lrs,
+		Created: time.Now().UTC(), GeneratedManifest: p.generated(),
+	}
+	if p.indexRaw != nil {
+		id := sha256Of(p.indexRaw)
+		if err := s.putBlob(id, p.indexRaw); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", p.what, err)
+		}
+		rec.IndexDigest, rec.IndexMediaType = id.String(), string(p.indexMT)
+	}
+	var info *ImageInfo
+	err := s.update(func(ix *indexFile) error {
+		for _, j := range p.layers {
+			if !s.layers.Exists(j.id) {
+				return fmt.Errorf("pull %s: layer %d %s was removed while the pull ran; pull again: %w", p.what, j.i, j.id, layer.ErrNotExist)
+			}
+		}
+		key := rec.ManifestDigest
+		if old, ok := ix.Images[key]; ok {
+			rec.Created = old.Created
+		}
+		ix.Images[key] = rec
+		for _, r := range p.refs {
+			ix.Refs[r] = key
+		}
+		info = &ImageInfo{Record: *rec, References: ix.refsOf(key)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// generated reports whether the plan's manifest was written by winlayer.
+func (p *plan) generated() bool { return p.manifestMT == "" || p.genManifest }
+
+// generateManifest writes a Docker schema 2 manifest for an image that
+// came without one (a docker-archive): each layer as it was read — a
+// compressed blob by its digest, an uncompressed tar by its DiffID, a
+// foreign layer by its LayerSources descriptor.
+func (s *Store) generateManifest(p *plan, lrs []LayerRecord) error {
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(p.configRaw)), Digest: sha256Of(p.configRaw)},
+	}
+	for i, j := range p.layers {
+		d := j.desc
+		if d.Digest.Hex == "" && j.digest.Hex == "" && j.describe != nil {
+			// Present before the load: describe the archive's file.
+			var err error
+			if j.comp, j.digest, j.size, err = j.describe(); err != nil {
+				return fmt.Errorf("load %s: layer %d: %w", p.what, i, err)
+			}
+		}
+		if d.Digest.Hex == "" {
+			switch {
+			case j.comp == CompressionGzip && j.digest.Hex != "":
+				d = v1.Descriptor{MediaType: types.DockerLayer, Digest: j.digest, Size: j.size}
+			case j.comp == CompressionZstd && j.digest.Hex != "":
+				d = v1.Descriptor{MediaType: types.OCILayerZStd, Digest: j.digest, Size: j.size}
+			default:
+				// An uncompressed tar, or a layer that was in the store
+				// already: the blob is the tar, which the export gives back.
+				m, err := s.layers.Meta(j.id)
+				if err != nil {
+					return fmt.Errorf("load %s: layer %d: %w", p.what, i, err)
+				}
+				d = v1.Descriptor{MediaType: types.DockerUncompressedLayer, Digest: j.diffID, Size: m.TarSize}
+			}
+		}
+		m.Layers = append(m.Layers, d)
+		lrs[i].Digest, lrs[i].MediaType, lrs[i].Size = d.Digest.String(), string(d.MediaType), d.Size
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	p.manifestRaw, p.manifestMT, p.genManifest = b, types.DockerManifestSchema2, true
+	return nil
+}
