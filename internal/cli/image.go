@@ -34,5 +34,6 @@ func imageSubcommands(o *options) []*cobra.Command {
 	return []*cobra.Command{
 		// img-pull verbs
 		// img-push verbs
+		newImagePushCmd(o), newImageSaveCmd(o), newImageCopyCmd(o),
 	}
 }
