@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -29,7 +30,8 @@ type RemoveResult struct {
 }
 
 // Remove drops the image name n. A reference drops only that reference;
-// the image record goes with its last reference. A manifest digest drops
+// the image record goes with its last tag (digest references alone do not
+// keep it). A manifest digest drops
 // the image and all its references. Then the layers of dropped images that
 // no other image uses are removed (children first; a layer another layer
 // still needs stays and is listed in Kept), and so are the blobs no image
@@ -51,14 +53,17 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 		if ref != "" {
 			delete(ix.Refs, ref)
 			res.Untagged = append(res.Untagged, ref)
-			if len(ix.refsOf(d)) > 0 {
-				return nil
-			}
-		} else {
+			// Digest references (repo@sha256:…) do not keep an image
+			// alive on their own, as with docker.
 			for _, r := range ix.refsOf(d) {
-				delete(ix.Refs, r)
-				res.Untagged = append(res.Untagged, r)
+				if !strings.Contains(r, "@") {
+					return nil
+				}
 			}
+		}
+		for _, r := range ix.refsOf(d) {
+			delete(ix.Refs, r)
+			res.Untagged = append(res.Untagged, r)
 		}
 		delete(ix.Images, d)
 		res.Deleted = append(res.Deleted, d)

@@ -38,10 +38,22 @@ func testLayerTars(seed uint64, n int) [][]byte {
 // testImage builds an image of the given layer tars with a config for
 // os/arch/osVersion; zstd selects zstd layers (else gzip).
 func testImage(t testing.TB, osName, arch, osVersion string, tars [][]byte, zstd bool) v1.Image {
+	return buildTestImage(t, osName, arch, osVersion, tars, zstd, zstd)
+}
+
+// testOCIImage is testImage with OCI media types (gzip layers unless zstd).
+func testOCIImage(t testing.TB, osVersion string, tars [][]byte, zstd bool) v1.Image {
+	return buildTestImage(t, "windows", "amd64", osVersion, tars, zstd, true)
+}
+
+func buildTestImage(t testing.TB, osName, arch, osVersion string, tars [][]byte, zstd, oci bool) v1.Image {
 	t.Helper()
 	img := empty.Image
 	for i, tb := range tars {
 		opts := []tarball.LayerOption{tarball.WithMediaType(types.DockerLayer)}
+		if oci {
+			opts = []tarball.LayerOption{tarball.WithMediaType(types.OCILayer)}
+		}
 		if zstd {
 			opts = []tarball.LayerOption{tarball.WithCompression("zstd"), tarball.WithMediaType(types.OCILayerZStd)}
 		}
@@ -63,7 +75,7 @@ func testImage(t testing.TB, osName, arch, osVersion string, tars [][]byte, zstd
 	if err != nil {
 		t.Fatal(err)
 	}
-	if zstd {
+	if oci {
 		img = mutate.MediaType(img, types.OCIManifestSchema1)
 		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	}
@@ -139,3 +151,11 @@ func writeArchive(t testing.TB, file string, img v1.Image, tag string) {
 		t.Fatal(err)
 	}
 }
+
+// bigLayerTar is a layer tar with one file of n incompressible bytes.
+func bigLayerTar(seed uint64, n int) []byte {
+	return layertest.Tar(layertest.Dir("Files"), layertest.File("Files/big.bin", layertest.Bytes(seed, n)))
+}
+
+// v1SHA256 is v1.SHA256.
+var v1SHA256 = v1.SHA256

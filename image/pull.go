@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -275,9 +276,12 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			opts.Progress(e)
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	// A failed layer stops new layers from starting, but the layers in
+	// flight finish (and stay for the next pull); a cancel stops all.
+	var g errgroup.Group
 	g.SetLimit(cfg.jobs())
 	var mu sync.Mutex
+	var failed atomic.Bool
 	for _, j := range p.layers {
 		if ok, err := s.present(j); err != nil {
 			return nil, fmt.Errorf("pull %s: layer %d %s: %w", p.what, j.i, j.desc.Digest, err)
@@ -288,12 +292,15 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			emit(Event{Kind: EventSkip, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
 			continue
 		}
-		if gctx.Err() != nil {
+		if ctx.Err() != nil || failed.Load() {
 			break
 		}
 		g.Go(func() error {
 			defer close(j.done)
-			n, skipped, err := s.fetch(gctx, p, j, emit)
+			if failed.Load() {
+				return nil
+			}
+			n, skipped, err := s.fetch(ctx, p, j, emit)
 			mu.Lock()
 			res.Bytes += n
 			if skipped {
@@ -309,6 +316,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 				}
 				err = fmt.Errorf("pull %s: layer %d of %d (%s): %w", p.what, j.i+1, len(p.layers), d, err)
 				emit(Event{Kind: EventFail, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Err: err})
+				failed.Store(true)
 				return err
 			}
 			j.ok = true

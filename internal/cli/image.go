@@ -33,6 +33,12 @@ $DOCKER_CONFIG/config.json and its credential helpers.`,
 func imageSubcommands(o *options) []*cobra.Command {
 	return []*cobra.Command{
 		// img-pull verbs
+		newImagePullCmd(o),
+		newImageLoadCmd(o),
+		newImageLsCmd(o),
+		newImageInspectCmd(o),
+		newImageRmCmd(o),
+		newImageTagCmd(o),
 		// img-push verbs
 		newImagePushCmd(o), newImageSaveCmd(o), newImageCopyCmd(o),
 	}

@@ -69,13 +69,6 @@ func newWriteDisplay(o *options, quiet bool) *writeDisplay {
 	return d
 }
 
-func short(digest string) string {
-	if len(digest) > 19 {
-		return digest[:19]
-	}
-	return digest
-}
-
 // event is the image.WriteOptions.Progress callback.
 func (d *writeDisplay) event(e image.WriteEvent) {
 	d.mu.Lock()
