@@ -288,3 +288,59 @@ func TestImagePushForeignCLI(t *testing.T) {
 		t.Errorf("push --include-foreign does not say the digest changes: %q %q", out, errOut)
 	}
 }
+
+// TestImagePushRecompressedCLI: an image pulled without keeping its blobs
+// is pushed with its layers recompressed (--compression zstd), and push
+// says that the digest changes; the pushed layers are zstd and their
+// content (DiffIDs) is the original.
+func TestImagePushRecompressedCLI(t *testing.T) {
+	r := registrytest.InProcess(t)
+	img, _ := winImage(t, 4, 2, "")
+	want, _ := img.Digest()
+	src := r.Ref(t, "src/app:1")
+	if err := remote.Write(src, img); err != nil {
+		t.Fatal(err)
+	}
+	store := t.TempDir()
+	if _, errOut, code := run(t, nil, "--store", store, "image", "pull", "-q", "--no-keep-blobs", src.String()); code != 0 {
+		t.Fatalf("pull --no-keep-blobs: %d %s", code, errOut)
+	}
+	out, errOut, code := run(t, nil, "--store", store, "image", "push", "--json", "--compression", "zstd", src.String(), r.Host+"/dst/app:1")
+	if code != 0 {
+		t.Fatalf("push: %d %s", code, errOut)
+	}
+	res := decodeResult(t, out)
+	if res.Digest == want.String() || res.SourceDigest != want.String() {
+		t.Errorf("digest %s (source %s): want a new digest, source %s", res.Digest, res.SourceDigest, want)
+	}
+	if !strings.Contains(errOut, "recompressed with zstd") || !strings.Contains(errOut, "digest changes") {
+		t.Errorf("push does not say that it recompresses and the digest changes: %q", errOut)
+	}
+	got, err := remote.Image(r.Ref(t, "dst/app:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := got.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCf, _ := img.ConfigFile()
+	for i, l := range m.Layers {
+		if l.MediaType != types.OCILayerZStd {
+			t.Errorf("layer %d: %s, want zstd", i, l.MediaType)
+		}
+		gl, err := got.LayerByDigest(l.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := gl.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := v1.SHA256(rc)
+		rc.Close()
+		if err != nil || h != wantCf.RootFS.DiffIDs[i] {
+			t.Errorf("layer %d: content %s (%v), want DiffID %s", i, h, err, wantCf.RootFS.DiffIDs[i])
+		}
+	}
+}
