@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -78,6 +79,26 @@ func (a *archiveFile) open(name string) (*io.SectionReader, error) {
 	return nil, fmt.Errorf("%s: too many links", name)
 }
 
+// describe returns the compression (by magic bytes), digest and size of
+// member name.
+func (a *archiveFile) describe(name string) (Compression, v1.Hash, int64, error) {
+	r, err := a.open(name)
+	if err != nil {
+		return "", v1.Hash{}, 0, err
+	}
+	var magic [4]byte
+	n, _ := r.ReadAt(magic[:], 0)
+	comp := CompressionNone
+	switch {
+	case bytes.HasPrefix(magic[:n], gzipMagic):
+		comp = CompressionGzip
+	case bytes.HasPrefix(magic[:n], zstdMagic):
+		comp = CompressionZstd
+	}
+	h, size, err := v1.SHA256(r)
+	return comp, h, size, err
+}
+
 func (a *archiveFile) readAll(name string) ([]byte, error) {
 	r, err := a.open(name)
 	if err != nil {
@@ -136,6 +157,13 @@ func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts P
 		}
 		for _, j := range p.layers {
 			file := files[j.diffID]
+			j.describe = func() (Compression, v1.Hash, int64, error) {
+				comp, h, size, err := a.describe(file)
+				if err == nil && comp != CompressionNone && s.keepBlobs && !s.hasBlob(h) {
+					err = s.keepMember(a, file, h)
+				}
+				return comp, h, size, err
+			}
 			foreign := j.desc
 			j.want = v1.Hash{} // the archive holds the tar, not the blob the descriptor names
 			j.open = func(ctx context.Context, _ v1.Descriptor) (io.ReadCloser, error) {
@@ -160,4 +188,21 @@ func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts P
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// keepMember stores archive member name as the blob of digest d.
+func (s *Store) keepMember(a *archiveFile, name string, d v1.Hash) error {
+	r, err := a.open(name)
+	if err != nil {
+		return err
+	}
+	w, err := s.newBlobWriter()
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.abort()
+		return err
+	}
+	return w.commit(d)
 }

@@ -1,12 +1,15 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -176,4 +179,99 @@ func (u uncompressedLayer) Compressed() (io.ReadCloser, error) {
 }
 func (u uncompressedLayer) Uncompressed() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(u.b)), nil
+}
+
+// TestLoadArchiveForeign: a docker-archive with a foreign layer (in
+// LayerSources) loads from the archive's copy of the layer, keeps the
+// foreign descriptor, and fetches nothing from the urls; with the layer
+// left out of the archive its urls are used.
+func TestLoadArchiveForeign(t *testing.T) {
+	tars := testLayerTars(23, 2)
+	var hits atomic.Int32
+	var blob []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(blob)
+	}))
+	defer srv.Close()
+	img, fl := foreignImage(t, srv.URL+"/base.tar.gz", tars[0], tars[1])
+	rc, _ := fl.Compressed()
+	blob, _ = io.ReadAll(rc)
+	arch := filepath.Join(t.TempDir(), "f.tar")
+	writeArchive(t, arch, img, "example.com/foreign:1")
+	s := newTestStore(t)
+	r := pullOne(t, s, "docker-archive:"+arch, PullOptions{NoForeignURLs: true})
+	checkExports(t, s, img, r)
+	if hits.Load() != 0 {
+		t.Errorf("urls fetched %d times for a layer the archive holds", hits.Load())
+	}
+	if l := r.Layers[0]; l.MediaType != string(types.DockerForeignLayer) || len(l.URLs) != 1 {
+		t.Errorf("foreign layer record %+v", l)
+	}
+	want, _ := img.Digest()
+	if r.ManifestDigest != want.String() {
+		t.Errorf("generated manifest %s, the image's is %s (same config, layers and descriptors)", r.ManifestDigest, want)
+	}
+
+	// The same archive without the foreign layer's file: its urls.
+	d, _ := fl.Digest()
+	thin := filepath.Join(t.TempDir(), "thin.tar")
+	dropMember(t, arch, thin, d.Hex+".tar.gz")
+	s2 := newTestStore(t)
+	loc, _ := ParseLocation("docker-archive:" + thin)
+	if _, err := s2.Pull(context.Background(), loc, Config{}, PullOptions{NoForeignURLs: true}); !errors.Is(err, ErrForeignURLsForbidden) {
+		t.Fatalf("load without the layer file, no urls: %v", err)
+	}
+	r2 := pullOne(t, s2, "docker-archive:"+thin, PullOptions{})
+	checkExports(t, s2, img, r2)
+	// The top layer was imported by the failed load; its blob is kept
+	// by the second, so the stored image reads back unchanged.
+	if si, err := s2.OpenImage(r2.ManifestDigest, CompressionGzip); err != nil || si.Recompressed {
+		t.Errorf("stored image: recompressed %v, %v", si != nil && si.Recompressed, err)
+	}
+	if hits.Load() != 1 || r2.ManifestDigest != want.String() {
+		t.Errorf("urls fetched %d times (want 1), manifest %s", hits.Load(), r2.ManifestDigest)
+	}
+}
+
+// dropMember copies the tar src to dst without the member named drop.
+func dropMember(t *testing.T, src, dst, drop string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	tr, tw := tar.NewReader(in), tar.NewWriter(out)
+	found := false
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == drop {
+			found = true
+			continue
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Fatalf("%s has no member %s", src, drop)
+	}
 }

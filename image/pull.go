@@ -147,6 +147,10 @@ type job struct {
 	done   chan struct{}
 	ok     bool // imported or present (set before done closes)
 
+	// describe reads a docker-archive layer file for its format, digest
+	// and size, for the manifest of a layer that was not fetched.
+	describe func() (Compression, v1.Hash, int64, error)
+
 	// Filled in by the fetch.
 	comp   Compression
 	digest v1.Hash
@@ -431,8 +435,10 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		}
 		j.digest, j.size = got, cr.n
 		if bw != nil {
-			if comp == CompressionNone {
-				// The blob is the tar itself: the layer export gives it back.
+			if comp == CompressionNone || j.desc.Digest.Hex != "" && got != j.desc.Digest {
+				// The blob is the tar itself (the layer export gives it
+				// back), or not the blob the manifest names (a docker-archive
+				// holding a foreign layer's tar).
 				bw.abort()
 			} else if err := bw.commit(got); err != nil {
 				bw = nil
@@ -562,6 +568,13 @@ func (s *Store) generateManifest(p *plan, lrs []LayerRecord) error {
 	}
 	for i, j := range p.layers {
 		d := j.desc
+		if d.Digest.Hex == "" && j.digest.Hex == "" && j.describe != nil {
+			// Present before the load: describe the archive's file.
+			var err error
+			if j.comp, j.digest, j.size, err = j.describe(); err != nil {
+				return fmt.Errorf("load %s: layer %d: %w", p.what, i, err)
+			}
+		}
 		if d.Digest.Hex == "" {
 			switch {
 			case j.comp == CompressionGzip && j.digest.Hex != "":

@@ -67,6 +67,10 @@ type Source struct {
 	// as given, the layout TAG, the archive's repo:tag. Empty when the
 	// location names none (the image is then known by its digest).
 	Name string
+
+	// archiveErr is why the chosen archive image could not be opened as a
+	// v1.Image (Resolve returns it; Store.Pull reads archives itself).
+	archiveErr error
 }
 
 // ArchiveImage is one image of a docker-archive (an entry of its
@@ -263,9 +267,9 @@ func openArchive(loc Location) (*Source, error) {
 			if len(all[0].Entry.RepoTags) > 0 {
 				src.Name = all[0].Entry.RepoTags[0]
 			}
-			if src.Image, err = all[0].Image(); err != nil {
-				return nil, fmt.Errorf("open %s: %w", what, err)
-			}
+			// A layer file left out (a foreign layer) fails go-containerregistry's
+			// reader but not a load: keep the error for Resolve.
+			src.Image, src.archiveErr = all[0].Image()
 		}
 		return src, nil
 	}
@@ -280,9 +284,7 @@ func openArchive(loc Location) (*Source, error) {
 		src.Name = a.Entry.RepoTags[0]
 	}
 	if len(a.Entry.RepoTags) > 0 || len(all) == 1 {
-		if src.Image, err = a.Image(); err != nil {
-			return nil, fmt.Errorf("open %s: %w", what, err)
-		}
+		src.Image, src.archiveErr = a.Image()
 	}
 	return src, nil
 }
@@ -373,6 +375,8 @@ func (s *Source) Resolve(p Platform, explicit bool) (*Resolved, error) {
 			}
 		}
 		return &Resolved{Image: s.Image, Descriptor: d}, nil
+	case len(s.Archive) == 1 && s.archiveErr != nil:
+		return nil, fmt.Errorf("%s: %w", what, s.archiveErr)
 	case len(s.Archive) > 1:
 		lines := make([]string, len(s.Archive))
 		for i, a := range s.Archive {
