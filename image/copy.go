@@ -14,9 +14,9 @@ type CopyOptions struct {
 	// every image of a docker-archive; otherwise one Windows image is chosen
 	// with Platform (see Source.Resolve).
 	AllPlatforms bool
-	// Platform is the platform to choose when not AllPlatforms; Explicit
-	// says whether the user gave it (see Select).
+	// Platform is the platform to choose when not AllPlatforms.
 	Platform Platform
+	// Explicit says whether the user gave Platform (see Select).
 	Explicit bool
 	// Write says how layers are written (foreign layers, progress).
 	Write WriteOptions
@@ -85,8 +85,7 @@ func copyResult(r *Result, err error) (*Result, error) {
 	return r, nil
 }
 
-// imageOf is a compile-time check that the kinds Write takes are the
-// go-containerregistry ones.
+// go-containerregistry's images and indexes are Artifacts.
 var (
 	_ Artifact = v1.Image(nil)
 	_ Artifact = v1.ImageIndex(nil)

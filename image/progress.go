@@ -3,7 +3,9 @@ package image
 import (
 	"context"
 	"io"
+	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -70,10 +72,16 @@ type tracker struct {
 	mu    sync.Mutex
 	blobs map[v1.Hash]*BlobResult
 	notes []string
+	// sending are the blobs being sent and not yet confirmed: read to
+	// their end, or, with confirmByTransport, acknowledged by the registry.
+	sending map[v1.Hash]bool
+	// confirmByTransport: only the registry's answer to the upload's
+	// final PUT (confirm) ends a blob's sending.
+	confirmByTransport bool
 }
 
 func newTracker(ctx context.Context, report func(WriteEvent)) *tracker {
-	return &tracker{ctx: ctx, report: report, blobs: map[v1.Hash]*BlobResult{}}
+	return &tracker{ctx: ctx, report: report, blobs: map[v1.Hash]*BlobResult{}, sending: map[v1.Hash]bool{}}
 }
 
 func (t *tracker) emit(e WriteEvent) {
@@ -116,18 +124,68 @@ func (t *tracker) set(d v1.Hash, action string) {
 	if b, ok := t.blobs[d]; ok {
 		b.Action = action
 	}
+	if action == ActionCopied && !t.confirmByTransport {
+		delete(t.sending, d)
+	}
 	t.mu.Unlock()
+}
+
+// confirm records that the destination acknowledged blob d.
+func (t *tracker) confirm(d v1.Hash) {
+	t.mu.Lock()
+	delete(t.sending, d)
+	t.mu.Unlock()
+}
+
+// confirmTransport tells the tracker which blob uploads the registry
+// acknowledged (a 2xx answer to PUT …/blobs/uploads/…?digest=D), so that a
+// failed push can name the layers it was sending.
+type confirmTransport struct {
+	inner http.RoundTripper
+	t     *tracker
+}
+
+func (c confirmTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.inner.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPut && resp.StatusCode/100 == 2 && strings.Contains(req.URL.Path, "/blobs/uploads/") {
+		if d, herr := v1.NewHash(req.URL.Query().Get("digest")); herr == nil {
+			c.t.confirm(d)
+		}
+	}
+	return resp, err
+}
+
+// unfinished names the layers whose sending started and did not finish,
+// for error messages ("" when none).
+func (t *tracker) unfinished() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ds []string
+	for d := range t.sending {
+		ds = append(ds, d.String())
+	}
+	if len(ds) == 0 {
+		return ""
+	}
+	sort.Strings(ds)
+	what := "layer "
+	if len(ds) > 1 {
+		what = "layers "
+	}
+	return what + strings.Join(ds, ", ")
 }
 
 // reader counts the bytes of blob d read through rc, stops at a cancelled
 // context, and marks the blob copied once read to its end.
 func (t *tracker) reader(d v1.Hash, size int64, rc io.ReadCloser) io.ReadCloser {
+	t.mu.Lock()
+	t.sending[d] = true
+	t.mu.Unlock()
 	t.emit(WriteEvent{Kind: WriteStart, Digest: d, Size: size})
 	return &trackReader{t: t, d: d, size: size, rc: rc}
 }
 
-// results lists the blobs, then any that were added but never reported
-// done are reported (ActionPresent, ActionForeign).
+// results lists the blobs and what happened to each, by digest.
 func (t *tracker) results() []BlobResult {
 	t.mu.Lock()
 	out := make([]BlobResult, 0, len(t.blobs))

@@ -110,6 +110,12 @@ func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts Write
 	}
 	switch dst.Kind {
 	case KindRegistry:
+		t.confirmByTransport = true
+		inner := cfg.Transport
+		if inner == nil {
+			inner = remote.DefaultTransport
+		}
+		cfg.Transport = confirmTransport{inner: inner, t: t}
 		err = writeRegistry(ctx, dst.Ref, p, cfg)
 	case KindOCI:
 		err = writeToLayout(ctx, dst.Path, dst.Tag, p, t, cfg.jobs())
@@ -117,6 +123,9 @@ func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts Write
 		err = fmt.Errorf("%w: nothing to write to", ErrBadLocation)
 	}
 	if err != nil {
+		if u := t.unfinished(); u != "" {
+			return nil, fmt.Errorf("write %s: sending %s: %w", dst, u, err)
+		}
 		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	t.finish()

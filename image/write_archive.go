@@ -109,6 +109,9 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
+		if u := t.unfinished(); u != "" {
+			return nil, fmt.Errorf("write %s: writing %s: %w", dst, u, err)
+		}
 		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	t.finish()

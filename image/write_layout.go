@@ -45,6 +45,13 @@ func writeToLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker,
 		return err
 	}
 	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}
+	if img, ok := p.(*prepared); ok {
+		// The platform lets readers of the layout choose without opening
+		// the config (as an index entry would).
+		if cf, err := img.ConfigFile(); err == nil && cf.OS != "" {
+			desc.Platform = cf.Platform()
+		}
+	}
 	if tag != "" {
 		desc.Annotations = map[string]string{refNameAnnotation: tag}
 	}

@@ -341,6 +341,9 @@ func TestWriteLayoutSeveralImages(t *testing.T) {
 		if d.Digest != want[tag] {
 			t.Errorf("entry %q: %s, want %s", tag, d.Digest, want[tag])
 		}
+		if d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "windows" || d.Platform.OSVersion == "") {
+			t.Errorf("entry %q: platform %+v, want the config's", tag, d.Platform)
+		}
 	}
 	if err := checkIndex(t, ii); err != nil {
 		t.Errorf("layout: %v", err)

@@ -59,6 +59,7 @@ func newChildCmd() *cobra.Command {
 			})
 		},
 	})
+	child.AddCommand(newChildPullCmds(&cpuprofile)...)
 	return child
 }
 

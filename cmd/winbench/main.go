@@ -67,7 +67,7 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after the timed runs, run one more import and export with a CPU profile each, written to `DIR`/KIND-{import,export}.pprof")
 	f.StringVar(&cfg.tar, "tar", cfg.tar, "the GNU tar `PROGRAM`")
 	f.DurationVar(&cfg.settle, "settle", cfg.settle, "wait until this long after the start before the first timed run: on ext4 without a journal, the inode allocator skips inodes deleted less than 60 s ago (360 s while their inode table block is not yet written back), so creating files right after many were deleted (say, by the previous benchmark's cleanup) is many times slower, whichever program creates them")
-	root.AddCommand(newChildCmd(), newGenCmd())
+	root.AddCommand(newChildCmd(), newGenCmd(), newPullCmd())
 	return root
 }
 

@@ -40,5 +40,6 @@ func imageSubcommands(o *options) []*cobra.Command {
 		newImageRmCmd(o),
 		newImageTagCmd(o),
 		// img-push verbs
+		newImagePushCmd(o), newImageSaveCmd(o), newImageCopyCmd(o),
 	}
 }
