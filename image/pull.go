@@ -390,7 +390,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	// manifest names (or, without a digest, when it turns out compressed).
 	var bw *blobWriter
 	if s.keepBlobs {
-		if bw, err = s.newBlobWriter(); err != nil {
+		if bw, err = s.newHashedBlobWriter(); err != nil {
 			return 0, false, err
 		}
 		defer func() {
@@ -438,7 +438,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 				// back), or not the blob the manifest names (a docker-archive
 				// holding a foreign layer's tar).
 				bw.abort()
-			} else if err := bw.commit(got); err != nil {
+			} else if err := bw.commitHashed(got); err != nil {
 				bw = nil
 				return err
 			}
