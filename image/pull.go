@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -385,32 +384,41 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	if err != nil {
 		return 0, false, err
 	}
-	defer rc.Close()
 	// Keep the blob when it is the original compressed content the
 	// manifest names (or, without a digest, when it turns out compressed).
 	var bw *blobWriter
 	if s.keepBlobs {
 		if bw, err = s.newHashedBlobWriter(); err != nil {
+			rc.Close()
 			return 0, false, err
 		}
-		defer func() {
-			if bw != nil {
-				bw.abort()
-			}
-		}()
 	}
-	cr := &countingReader{r: rc, h: sha256.New(), emit: func(n int64) {
-		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
-	}}
+	var w io.Writer
 	if bw != nil {
-		cr.w = bw
+		w = bw
 	}
-	br := bufio.NewReaderSize(cr, 256<<10)
+	hp := newHashPipe(rc, w, func(n int64) {
+		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
+	})
+	br := bufio.NewReaderSize(hp, 64<<10)
 	dec, comp, release, err := decompress(br)
 	if err != nil {
-		return cr.n, false, err
+		hp.Close()
+		if bw != nil {
+			bw.abort()
+		}
+		return hp.count(), false, err
 	}
-	defer release()
+	g := &guardedReader{r: dec}
+	defer func() {
+		// The source closed first unblocks a read the import may have
+		// left running; then the decoder goes.
+		hp.Close()
+		g.close(release)
+		if bw != nil {
+			bw.abort()
+		}
+	}()
 	j.comp = comp
 	verify := func(diffID string) error {
 		// The tar's end marker was read; read the rest of the blob so that
@@ -421,74 +429,48 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		if _, err := io.Copy(io.Discard, br); err != nil {
 			return err
 		}
-		if cr.err != nil {
-			return cr.err
+		sum, n, err := hp.finish()
+		if err != nil {
+			return err
 		}
-		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(cr.h.Sum(nil))}
+		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum)}
 		if j.want.Hex != "" && got != j.want {
-			return fmt.Errorf("%w: the blob hashes to %s (%d bytes), the manifest says %s", ErrDigestMismatch, got, cr.n, j.want)
+			return fmt.Errorf("%w: the blob hashes to %s (%d bytes), the manifest says %s", ErrDigestMismatch, got, n, j.want)
 		}
 		if diffID != j.diffID.String() {
 			return fmt.Errorf("%w: the uncompressed layer hashes to %s, the config says %s", ErrDiffIDMismatch, diffID, j.diffID)
 		}
-		j.digest, j.size = got, cr.n
+		j.digest, j.size = got, n
 		if bw != nil {
-			if comp == CompressionNone || j.desc.Digest.Hex != "" && got != j.desc.Digest {
-				// The blob is the tar itself (the layer export gives it
-				// back), or not the blob the manifest names (a docker-archive
-				// holding a foreign layer's tar).
-				bw.abort()
-			} else if err := bw.commitHashed(got); err != nil {
-				bw = nil
+			keep := comp != CompressionNone && (j.desc.Digest.Hex == "" || got == j.desc.Digest)
+			b := bw
+			bw = nil
+			// Not kept: the blob is the tar itself (the layer export gives
+			// it back), or not the blob the manifest names (a docker-archive
+			// holding a foreign layer's tar).
+			if !keep {
+				b.abort()
+			} else if err := b.commitHashed(got); err != nil {
 				return err
 			}
-			bw = nil
 		}
 		return nil
 	}
-	_, err = s.layers.Import(ctx, j.id, j.chain, dec, layer.WithPendingParents(), layer.WithVerify(verify))
+	_, err = s.layers.Import(ctx, j.id, j.chain, g, layer.WithPendingParents(), layer.WithVerify(verify))
+	hp.Close()
+	n := hp.count()
 	if err != nil {
 		if errors.Is(err, layer.ErrExists) {
 			// Another pull committed the layer; it is verified like ours.
 			if ok, perr := s.present(j); ok && perr == nil {
-				return cr.n, true, nil
+				return n, true, nil
 			}
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
 		}
-		return cr.n, false, err
+		return n, false, err
 	}
-	return cr.n, false, nil
+	return n, false, nil
 }
 
-// countingReader hashes and counts what passes, copies it to w (the kept
-// blob) and reports progress at most every 64 KiB.
-type countingReader struct {
-	r    io.Reader
-	h    hash.Hash
-	w    io.Writer
-	n    int64
-	last int64
-	err  error // a write error of w
-	emit func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.h.Write(p[:n])
-		if c.w != nil && c.err == nil {
-			if _, werr := c.w.Write(p[:n]); werr != nil {
-				c.err = fmt.Errorf("keep blob: %w", werr)
-				return n, c.err
-			}
-		}
-		c.n += int64(n)
-		if c.n-c.last >= 64<<10 || err == io.EOF {
-			c.last = c.n
-			c.emit(c.n)
-		}
-	}
-	return n, err
-}
