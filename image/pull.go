@@ -473,4 +473,3 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	}
 	return n, false, nil
 }
-
