@@ -61,6 +61,7 @@ func openArchiveFile(p string) (*archiveFile, error) {
 	return a, nil
 }
 
+// Close closes the archive file.
 func (a *archiveFile) Close() error { return a.f.Close() }
 
 // open returns member name's content, following links within the archive.

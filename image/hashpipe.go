@@ -162,6 +162,7 @@ type guardedReader struct {
 	closed bool
 }
 
+// Read implements io.Reader.
 func (g *guardedReader) Read(b []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
