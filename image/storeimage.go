@@ -158,10 +158,12 @@ type storedCore struct {
 
 // RawConfigFile implements partial.CompressedImageCore: the stored config.
 func (c *storedCore) RawConfigFile() ([]byte, error) { return c.config, nil }
+
 // MediaType implements partial.CompressedImageCore.
 func (c *storedCore) MediaType() (types.MediaType, error) {
 	return types.MediaType(c.rec.ManifestMediaType), nil
 }
+
 // RawManifest implements partial.CompressedImageCore: the stored manifest.
 func (c *storedCore) RawManifest() ([]byte, error) { return c.manifest, nil }
 
