@@ -94,16 +94,20 @@ type PullResult struct {
 // the layer is committed. The image record is written last, atomically;
 // a failed or cancelled pull leaves the complete layers and no record.
 func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOptions) ([]*PullResult, error) {
+	verb := "pull"
+	if loc.Kind != KindRegistry {
+		verb = "load"
+	}
 	src, err := Open(ctx, loc, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
+		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
 	if loc.Kind == KindDockerArchive {
 		return s.loadArchive(ctx, src, cfg, opts)
 	}
 	res, err := src.Resolve(opts.Platform, opts.Explicit)
 	if err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
+		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
 	p, err := s.planImage(ctx, src, res, cfg, opts)
 	if err != nil {
@@ -118,6 +122,7 @@ func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOpt
 
 // plan is one image to bring into the store.
 type plan struct {
+	verb        string // "pull" or "load", in messages
 	what        string // the image in messages
 	manifestRaw []byte // nil: generated once the layers are read
 	manifestMT  types.MediaType
@@ -174,34 +179,37 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 // prepares its layers.
 func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg Config, opts PullOptions) (*plan, error) {
 	what := src.Location.String()
-	p := &plan{what: what, source: what}
+	p := &plan{what: what, source: what, verb: "pull"}
+	if src.Location.Kind != KindRegistry {
+		p.verb = "load"
+	}
 	var err error
 	if p.manifestRaw, err = res.Image.RawManifest(); err != nil {
-		return nil, fmt.Errorf("pull %s: manifest: %w", what, err)
+		return nil, fmt.Errorf("%s %s: manifest: %w", p.verb, what, err)
 	}
 	if got := sha256Of(p.manifestRaw); res.Descriptor.Digest.Hex != "" && got != res.Descriptor.Digest {
-		return nil, fmt.Errorf("pull %s: manifest: %w: %s hashes to %s", what, ErrDigestMismatch, res.Descriptor.Digest, got)
+		return nil, fmt.Errorf("%s %s: manifest: %w: %s hashes to %s", p.verb, what, ErrDigestMismatch, res.Descriptor.Digest, got)
 	}
 	m, err := v1.ParseManifest(strings.NewReader(string(p.manifestRaw)))
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: manifest: %w: %w", what, ErrBadImage, err)
+		return nil, fmt.Errorf("%s %s: manifest: %w: %w", p.verb, what, ErrBadImage, err)
 	}
 	p.manifestMT = res.Descriptor.MediaType
 	if m.MediaType != "" {
 		p.manifestMT = m.MediaType
 	}
 	if p.configRaw, err = res.Image.RawConfigFile(); err != nil {
-		return nil, fmt.Errorf("pull %s: config: %w", what, err)
+		return nil, fmt.Errorf("%s %s: config: %w", p.verb, what, err)
 	}
 	if got := sha256Of(p.configRaw); got != m.Config.Digest {
-		return nil, fmt.Errorf("pull %s: config: %w: the manifest says %s, the config hashes to %s", what, ErrDigestMismatch, m.Config.Digest, got)
+		return nil, fmt.Errorf("%s %s: config: %w: the manifest says %s, the config hashes to %s", p.verb, what, ErrDigestMismatch, m.Config.Digest, got)
 	}
 	if res.Index != nil {
 		if p.indexRaw, err = res.Index.RawManifest(); err != nil {
-			return nil, fmt.Errorf("pull %s: index: %w", what, err)
+			return nil, fmt.Errorf("%s %s: index: %w", p.verb, what, err)
 		}
 		if p.indexMT, err = res.Index.MediaType(); err != nil {
-			return nil, fmt.Errorf("pull %s: index: %w", what, err)
+			return nil, fmt.Errorf("%s %s: index: %w", p.verb, what, err)
 		}
 	}
 	if src.Location.Kind == KindRegistry {
@@ -214,7 +222,7 @@ func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg C
 		}
 		bc, err := newBlobClient(ctx, repo, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("pull %s: %w", what, err)
+			return nil, fmt.Errorf("%s %s: %w", p.verb, what, err)
 		}
 		open := func(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) { return bc.open(ctx, d.Digest) }
 		return p, s.planLayers(p, m.Layers, withForeign(cfg, opts.NoForeignURLs, open))
@@ -241,23 +249,23 @@ func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg C
 func (s *Store) planLayers(p *plan, descs []v1.Descriptor, open func(context.Context, v1.Descriptor) (io.ReadCloser, error)) error {
 	cf, err := v1.ParseConfigFile(strings.NewReader(string(p.configRaw)))
 	if err != nil {
-		return fmt.Errorf("pull %s: config: %w: %w", p.what, ErrBadImage, err)
+		return fmt.Errorf("%s %s: config: %w: %w", p.verb, p.what, ErrBadImage, err)
 	}
 	p.config = cf
 	if !isWindowsOS(cf.OS) {
-		return fmt.Errorf("pull %s: the image config says OS %q; %w", p.what, cf.OS, ErrNotWindows)
+		return fmt.Errorf("%s %s: the image config says OS %q; %w", p.verb, p.what, cf.OS, ErrNotWindows)
 	}
 	diffIDs := cf.RootFS.DiffIDs
 	if len(diffIDs) != len(descs) {
-		return fmt.Errorf("pull %s: %w: the manifest lists %d layers, the config %d rootfs.diff_ids", p.what, ErrBadImage, len(descs), len(diffIDs))
+		return fmt.Errorf("%s %s: %w: the manifest lists %d layers, the config %d rootfs.diff_ids", p.verb, p.what, ErrBadImage, len(descs), len(diffIDs))
 	}
 	if len(descs) == 0 {
-		return fmt.Errorf("pull %s: %w: no layers", p.what, ErrBadImage)
+		return fmt.Errorf("%s %s: %w: no layers", p.verb, p.what, ErrBadImage)
 	}
 	chain := ChainIDs(diffIDs)
 	for i, d := range descs {
 		if d.Digest.Algorithm != "" && d.Digest.Algorithm != "sha256" {
-			return fmt.Errorf("pull %s: layer %d %s: %w: only sha256 digests are supported", p.what, i, d.Digest, ErrBadImage)
+			return fmt.Errorf("%s %s: layer %d %s: %w: only sha256 digests are supported", p.verb, p.what, i, d.Digest, ErrBadImage)
 		}
 		j := &job{i: i, desc: d, want: d.Digest, diffID: diffIDs[i], id: chain[i].Hex, open: open, done: make(chan struct{})}
 		for k := i - 1; k >= 0; k-- {
@@ -285,7 +293,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	var failed atomic.Bool
 	for _, j := range p.layers {
 		if ok, err := s.present(j); err != nil {
-			return nil, fmt.Errorf("pull %s: layer %d %s: %w", p.what, j.i, j.desc.Digest, err)
+			return nil, fmt.Errorf("%s %s: layer %d %s: %w", p.verb, p.what, j.i, j.desc.Digest, err)
 		} else if ok {
 			j.ok = true
 			close(j.done)
@@ -315,7 +323,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 				if j.desc.Digest.Hex == "" {
 					d = "diff_id " + j.diffID.String()
 				}
-				err = fmt.Errorf("pull %s: layer %d of %d (%s): %w", p.what, j.i+1, len(p.layers), d, err)
+				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), d, err)
 				emit(Event{Kind: EventFail, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Err: err})
 				failed.Store(true)
 				return err
@@ -329,7 +337,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 	}
 	info, err := s.record(p)
 	if err != nil {
