@@ -235,6 +235,14 @@ func TestImagePushSaveCopyCLI(t *testing.T) {
 		t.Errorf("copy: %s, want %s", res.Digest, want)
 	}
 
+	// Without credentials the registry refuses, and the error says how to
+	// give them.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	_, errOut, code = run(t, nil, "--store", store, "image", "push", src.String(), r.Host+"/nologin/app:1")
+	if code != 1 || !strings.Contains(errOut, "winlayer login "+r.Host) {
+		t.Errorf("push without credentials: code %d, stderr %q, want the login hint", code, errOut)
+	}
+
 	// Wrong destinations are usage errors.
 	for _, args := range [][]string{
 		{"--store", store, "image", "push", src.String(), "oci:" + dir + "/x"},
