@@ -80,9 +80,10 @@ func TestChildFloor(t *testing.T) {
 	}
 }
 
-// TestPushBenchImages makes a tiny image, pushes both compressions to the
-// benchmark's registry and reads them back.
-func TestPushBenchImages(t *testing.T) {
+// TestPushPullBenchImages makes a tiny image, pushes both compressions to
+// the benchmark's registry, reads them back, and pulls each with the
+// measured pull into a new store whose layers must export to the DiffIDs.
+func TestPushPullBenchImages(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	layers, err := makePullLayers(ctx, dir, 0.001)
@@ -142,6 +143,22 @@ func TestPushBenchImages(t *testing.T) {
 				t.Errorf("%s layer %d: %d bytes uncompressed (%v), want %d", c.ref, i, n, err, layers[i].Gen.TarBytes)
 			}
 		}
+	}
+	for _, ref := range []string{gzRef, zsRef} {
+		store := filepath.Join(dir, "store-"+ref[strings.LastIndex(ref, ":")+1:])
+		n, err := childPull(ctx, store, ref, 2)
+		if err != nil {
+			t.Fatalf("childPull %s: %v", ref, err)
+		}
+		if n <= 0 {
+			t.Errorf("childPull %s: %d bytes read", ref, n)
+		}
+		if err := checkPulledStore(ctx, store, layers); err != nil {
+			t.Errorf("%s: %v", ref, err)
+		}
+	}
+	if err := checkPulledStore(ctx, filepath.Join(dir, "empty"), layers); err == nil {
+		t.Errorf("checkPulledStore of an empty store: no error")
 	}
 	if len(ids) != len(layers) || ids[0] != layers[0].Gen.SHA256 || ids[1] == layers[1].Gen.SHA256 {
 		t.Errorf("chainIDs: %v", ids)

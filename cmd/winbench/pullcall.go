@@ -2,11 +2,32 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"github.com/winlayer/winlayer/image"
+	"github.com/winlayer/winlayer/layer"
 )
 
-// childPull is the measured pull: winlayer's image pull of ref into the
-// store in store, jobs layers at once; it returns the layers' total size.
-func childPull(ctx context.Context, store, ref string, jobs int) (int64, error) {
-	return 0, errors.New("winlayer's image pull is not in this build yet (branch img-pull)")
+// childPull is the measured pull: winlayer's image pull (image.Store.Pull,
+// what "winlayer image pull" runs, compressed blobs kept as by default)
+// of ref into a new store in dir, jobs layers at once. It returns the
+// compressed bytes read.
+func childPull(ctx context.Context, dir, ref string, jobs int) (int64, error) {
+	ls, err := layer.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	cfg := image.Config{Jobs: jobs, UserAgent: "winbench"}
+	loc, err := cfg.Parse(ref)
+	if err != nil {
+		return 0, err
+	}
+	res, err := image.OpenStore(ls).Pull(ctx, loc, cfg, image.PullOptions{})
+	if err != nil {
+		return 0, err
+	}
+	if len(res) != 1 || res[0].Fetched != len(pullLayers) {
+		return 0, fmt.Errorf("pull %s: %d images, want one with %d layers fetched", ref, len(res), len(pullLayers))
+	}
+	return res[0].Bytes, nil
 }

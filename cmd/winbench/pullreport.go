@@ -33,26 +33,9 @@ func chainIDs(layers []pullLayer) []string {
 // byte of every layer.
 func (b *pullBench) check(ctx context.Context) error {
 	i := b.cfg.warmup
-	ids := chainIDs(b.layers)
 	for _, what := range []string{"store-gzip", "store-zstd"} {
-		st, err := layer.Open(b.runDir(i, what))
-		if err != nil {
-			return err
-		}
-		for n, id := range ids {
-			rc, err := st.Export(ctx, id)
-			if err != nil {
-				return fmt.Errorf("check %s: layer %d: %w", what, n+1, err)
-			}
-			h := sha256.New()
-			_, err = io.Copy(h, rc)
-			rc.Close()
-			if err != nil {
-				return fmt.Errorf("check %s: layer %d: %w", what, n+1, err)
-			}
-			if got := hex.EncodeToString(h.Sum(nil)); got != b.layers[n].Gen.SHA256 {
-				return fmt.Errorf("check %s: layer %d (%s): export sha256 %s, want the DiffID %s", what, n+1, id, got, b.layers[n].Gen.SHA256)
-			}
+		if err := checkPulledStore(ctx, b.runDir(i, what), b.layers); err != nil {
+			return fmt.Errorf("check %s: %w", what, err)
 		}
 	}
 	b.logf("every layer of both pulls exports to its DiffID")
@@ -63,6 +46,31 @@ func (b *pullBench) check(ctx context.Context) error {
 		}
 	}
 	b.logf("tar -xzf extracted every file of every layer")
+	return nil
+}
+
+// checkPulledStore checks that every layer of the image is in the store
+// in dir under its ChainID and exports to its DiffID.
+func checkPulledStore(ctx context.Context, dir string, layers []pullLayer) error {
+	st, err := layer.Open(dir)
+	if err != nil {
+		return err
+	}
+	for n, id := range chainIDs(layers) {
+		rc, err := st.Export(ctx, id)
+		if err != nil {
+			return fmt.Errorf("layer %d: %w", n+1, err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("layer %d: %w", n+1, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != layers[n].Gen.SHA256 {
+			return fmt.Errorf("layer %d (%s): export sha256 %s, want the DiffID %s", n+1, id, got, layers[n].Gen.SHA256)
+		}
+	}
 	return nil
 }
 
@@ -130,7 +138,7 @@ func printPullReport(w io.Writer, rep *pullReport) {
 	row("peak RSS of skopeo copy", mib(rep.SkopeoCopy.PeakRSSKiB), " MiB", "", true)
 	row("zstd speed-up: gzip pull / zstd pull", zstdUp, "×", fmt.Sprintf("≥ %.0f×", targetZstd), zstdUp >= targetZstd)
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Median of %d runs each after %d untimed round(s), the order of the steps rotating from round to round; every step a process "+
+	fmt.Fprintf(w, "Median of %d run(s) each after %d untimed round(s), the order of the steps rotating from round to round; every step a process "+
 		"of its own, after sync(2), page cache not dropped; each run pulls into an empty store and extracts into new directories, nothing is deleted "+
 		"before the end. winlayer s: the library call in a child process (image pull into a new store; the floor's decompression); skopeo and tar: "+
 		"the processes' wall time. The pull is durable when it returns (syncfs); skopeo and tar are not: \"sync after\" is the sync(2) right after. "+

@@ -92,6 +92,7 @@ func (pp *pullProgress) event(e image.Event) {
 		}
 	case image.EventDone:
 		if b != nil {
+			b.SetCurrent(e.N)
 			b.SetTotal(-1, true)
 		}
 	case image.EventFail:

@@ -2,16 +2,19 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -22,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/winlayer/winlayer/internal/registrytest"
 	lt "github.com/winlayer/winlayer/layer/layertest"
 )
 
@@ -181,5 +185,52 @@ func TestImagePullRefusals(t *testing.T) {
 	_, errOut, code = run(t, nil, "--store", store, "image", "load", host+"/multi:1")
 	if code != 2 {
 		t.Errorf("load of a registry ref: %d %q", code, errOut)
+	}
+}
+
+// TestImagePullInterrupt: a pull stalled in a blob stops within a second
+// of the cancel (Ctrl-C), records no image, and says the completed layers
+// stay.
+func TestImagePullInterrupt(t *testing.T) {
+	img := cliTestImage(t, "windows", "10.0.20348.1", 5, 2)
+	m, _ := img.Manifest()
+	stalled := "/blobs/" + m.Layers[1].Digest.String()
+	reg := registrytest.InProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, stalled) {
+				w.Header().Set("Content-Length", "100000")
+				w.Write([]byte{0x1f, 0x8b})
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	ref := reg.Host + "/stall/app:1"
+	cliPush(t, ref, img)
+	store := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	codec := make(chan int, 1)
+	go func() { codec <- Main(ctx, []string{"--store", store, "image", "pull", ref}, nil, &out, &errb) }()
+	time.Sleep(500 * time.Millisecond)
+	t0 := time.Now()
+	cancel()
+	var code int
+	select {
+	case code = <-codec:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pull still running 5 s after the interrupt")
+	}
+	if el := time.Since(t0); el > time.Second {
+		t.Errorf("pull stopped %v after the interrupt", el)
+	}
+	if code != 1 || !strings.Contains(errb.String(), "context canceled") || !strings.Contains(errb.String(), "stay in the store") {
+		t.Errorf("interrupted pull: code %d, stderr %q", code, errb.String())
+	}
+	lsOut, _, _ := run(t, nil, "--store", store, "image", "ls", "--json")
+	if strings.TrimSpace(lsOut) != "[]" {
+		t.Errorf("images after an interrupted pull: %s", lsOut)
 	}
 }
