@@ -46,6 +46,11 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 		}
 		for _, d := range p.foreign {
 			t.set(d.Digest, ActionCopied)
+			if d.MediaType.IsDistributable() {
+				// go-containerregistry's writer lists under LayerSources
+				// only the foreign media types it knows (not zstd ones).
+				t.note(fmt.Sprintf("layer %s (%s): carried as an ordinary layer, not listed under LayerSources; loading the archive gives a different manifest", d.Digest, d.MediaType))
+			}
 		}
 		var ref name.Reference
 		if ni.Name != "" {

@@ -465,3 +465,24 @@ func TestWriteArchiveForeignLayerSources(t *testing.T) {
 		t.Errorf("manifest from the archive:\n%s\nwant\n%s", gm, wm)
 	}
 }
+
+// TestWriteArchiveUntagged: an image without a name goes into the archive
+// with no RepoTags and reads back.
+func TestWriteArchiveUntagged(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(11, 1), false)
+	path := filepath.Join(t.TempDir(), "u.tar")
+	if _, err := Write(context.Background(), Location{Kind: KindDockerArchive, Path: path}, img, Config{}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil || len(m) != 1 || len(m[0].RepoTags) != 0 {
+		t.Fatalf("manifest.json %+v (%v), want one untagged image", m, err)
+	}
+	src, err := Open(context.Background(), Location{Kind: KindDockerArchive, Path: path}, Config{})
+	if err != nil || src.Image == nil {
+		t.Fatalf("open: %v", err)
+	}
+	if d := manifestDigest(t, src.Image); d != manifestDigest(t, img) {
+		t.Errorf("read back %s, want %s", d, manifestDigest(t, img))
+	}
+}

@@ -59,7 +59,7 @@ Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 			})
 			d.finish()
 			if err != nil {
-				return err
+				return withLoginHint(err, src, dst)
 			}
 			return printResult(o, &f, "copied to", res)
 		},

@@ -85,7 +85,7 @@ recompressed (--compression) and the manifest digest changes; push says so.`,
 			res, err := image.Write(cmd.Context(), dst, si.Image, cfg, wo)
 			d.finish()
 			if err != nil {
-				return fmt.Errorf("push %s: %w", args[0], err)
+				return withLoginHint(fmt.Errorf("push %s: %w", args[0], err), dst)
 			}
 			if si.Recompressed {
 				res.SourceDigest = si.Info.ManifestDigest

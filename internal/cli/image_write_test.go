@@ -235,6 +235,14 @@ func TestImagePushSaveCopyCLI(t *testing.T) {
 		t.Errorf("copy: %s, want %s", res.Digest, want)
 	}
 
+	// Without credentials the registry refuses, and the error says how to
+	// give them.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	_, errOut, code = run(t, nil, "--store", store, "image", "push", src.String(), r.Host+"/nologin/app:1")
+	if code != 1 || !strings.Contains(errOut, "winlayer login "+r.Host) {
+		t.Errorf("push without credentials: code %d, stderr %q, want the login hint", code, errOut)
+	}
+
 	// Wrong destinations are usage errors.
 	for _, args := range [][]string{
 		{"--store", store, "image", "push", src.String(), "oci:" + dir + "/x"},
@@ -342,5 +350,49 @@ func TestImagePushRecompressedCLI(t *testing.T) {
 		if err != nil || h != wantCf.RootFS.DiffIDs[i] {
 			t.Errorf("layer %d: content %s (%v), want DiffID %s", i, h, err, wantCf.RootFS.DiffIDs[i])
 		}
+	}
+}
+
+// TestLoginCredentialHelper: with credsStore in config.json, login hands
+// the credentials to docker-credential-NAME store, and the keychain reads
+// them back through its get.
+func TestLoginCredentialHelper(t *testing.T) {
+	r := registrytest.Distribution(t)
+	bin := t.TempDir()
+	stored := filepath.Join(bin, "stored.json")
+	script := "#!/bin/sh\ncase \"$1\" in\n" +
+		"store) cat > " + stored + " ;;\n" +
+		"get) cat " + stored + " ;;\n" +
+		"*) exit 1 ;;\nesac\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-wltest"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	cfgPath := filepath.Join(cfgDir, "config.json")
+	if err := os.WriteFile(cfgPath, []byte(`{"credsStore":"wltest"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, []byte(r.Password), "login", "-u", r.Username, "--password-stdin", r.Host)
+	if code != 0 || !strings.Contains(out, "docker-credential-wltest") {
+		t.Fatalf("login: %d %q %q", code, out, errOut)
+	}
+	var got map[string]string
+	b, _ := os.ReadFile(stored)
+	if err := json.Unmarshal(b, &got); err != nil || got["ServerURL"] != r.Host || got["Username"] != r.Username || got["Secret"] != r.Password {
+		t.Fatalf("the helper got %q (%v)", b, err)
+	}
+	if b, _ := os.ReadFile(cfgPath); strings.Contains(string(b), r.Password) || strings.Contains(string(b), "auths") {
+		t.Errorf("config.json holds the credentials although a helper is set: %s", b)
+	}
+	reg, _ := name.NewRegistry(r.Host)
+	a, err := authn.DefaultKeychain.Resolve(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := a.Authorization()
+	if err != nil || ac.Username != r.Username || ac.Password != r.Password {
+		t.Errorf("keychain through the helper: %+v %v", ac, err)
 	}
 }

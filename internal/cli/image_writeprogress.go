@@ -2,12 +2,15 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"sync"
 
 	units "github.com/docker/go-units"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -169,7 +172,22 @@ func printResult(o *options, f *writeFlags, verb string, r *image.Result) error 
 	return nil
 }
 
-// jobsValue checks --jobs.
+// withLoginHint adds "winlayer login HOST" to an error a registry among
+// locs answered with HTTP 401 or 403.
+func withLoginHint(err error, locs ...image.Location) error {
+	var te *transport.Error
+	if err == nil || !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.StatusCode != http.StatusForbidden) {
+		return err
+	}
+	for _, l := range locs {
+		if l.Kind == image.KindRegistry && l.Ref != nil {
+			return fmt.Errorf("%w (the registry refused access: give credentials with 'winlayer login %s')", err, l.Ref.Context().RegistryStr())
+		}
+	}
+	return err
+}
+
+// check checks --jobs.
 func (f *writeFlags) check() error {
 	if f.jobs < 1 {
 		return usageError{fmt.Errorf("--jobs %s: must be at least 1", strconv.Itoa(f.jobs))}
