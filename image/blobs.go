@@ -75,7 +75,7 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	return &blobWriter{s: s, f: f, bw: bufio.NewWriterSize(f, 1<<20), h: sha256.New()}, nil
+	return &blobWriter{s: s, f: f, bw: bufio.NewWriterSize(f, 256<<10), h: sha256.New()}, nil
 }
 
 // newHashedBlobWriter is a blobWriter for content its caller hashes

@@ -15,7 +15,7 @@ var errPipeClosed = errors.New("layer stream closed")
 // Chunks of a hashPipe: how many are in flight and how large each is.
 const (
 	pipeChunks    = 4
-	pipeChunkSize = 256 << 10
+	pipeChunkSize = 128 << 10
 )
 
 // hashPipe reads a blob on a goroutine of its own, hashes it (sha256),
