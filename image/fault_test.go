@@ -311,3 +311,24 @@ func TestPullHostileLayer(t *testing.T) {
 		t.Error("evil.txt written outside the store")
 	}
 }
+
+// TestPullImpostorLayer: a store layer that has an image layer's ChainID
+// as its id but other content is not taken for it.
+func TestPullImpostorLayer(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(18, 2), false)
+	_, ids := layerDigests(t, img)
+	host := testRegistry(t)
+	pushTest(t, host, "impostor/app:1", img)
+	s := newTestStore(t)
+	other := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/other.txt", []byte("not the layer")))
+	if _, err := s.layers.Import(context.Background(), ids[0], nil, bytes.NewReader(other)); err != nil {
+		t.Fatal(err)
+	}
+	err := pullErr(s, host+"/impostor/app:1", Config{})
+	if !errors.Is(err, ErrDiffIDMismatch) || !strings.Contains(err.Error(), "layer 1 of 2") {
+		t.Fatalf("pull over an impostor layer: %v, want ErrDiffIDMismatch naming layer 1", err)
+	}
+	if imgs, _ := s.Images(); len(imgs) != 0 {
+		t.Errorf("image recorded over an impostor layer")
+	}
+}

@@ -291,9 +291,13 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	g.SetLimit(cfg.jobs())
 	var mu sync.Mutex
 	var failed atomic.Bool
+	var presentErr error
 	for _, j := range p.layers {
 		if ok, err := s.present(j); err != nil {
-			return nil, fmt.Errorf("%s %s: layer %d %s: %w", p.verb, p.what, j.i, j.desc.Digest, err)
+			// Stop starting layers; those started finish (Wait below).
+			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.desc.Digest, err)
+			failed.Store(true)
+			break
 		} else if ok {
 			j.ok = true
 			close(j.done)
@@ -335,6 +339,9 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if presentErr != nil {
+		return nil, presentErr
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
