@@ -18,9 +18,10 @@ const (
 	pipeChunkSize = 128 << 10
 )
 
-// hashPipe reads a blob on a goroutine of its own, hashes it (sha256),
-// copies it to a writer (the kept blob) and hands it on in chunks, so that
-// hashing and writing the compressed bytes run beside the decompression.
+// hashPipe reads a stream on a goroutine of its own and hands it on in
+// chunks; for a blob (newHashPipe) it also hashes it (sha256) and copies it
+// to a writer (the kept blob), so that hashing and writing the compressed
+// bytes run beside the decompression.
 // Its Read is safe to call from one goroutine at a time; Close stops the
 // goroutine (closing the source to unblock it) and waits for it.
 type hashPipe struct {
@@ -42,14 +43,31 @@ type hashPipe struct {
 }
 
 func newHashPipe(src io.ReadCloser, w io.Writer, progress func(int64)) *hashPipe {
+	p := newPipe(src)
+	p.h, p.w, p.prog = sha256.New(), w, progress
+	p.start()
+	return p
+}
+
+// newReadPipe reads src on a goroutine of its own without hashing: the
+// decompressed stream, so that decompressing and importing run side by
+// side.
+func newReadPipe(src io.Reader) *hashPipe {
+	p := newPipe(io.NopCloser(src))
+	p.start()
+	return p
+}
+
+func newPipe(src io.ReadCloser) *hashPipe {
 	p := &hashPipe{src: src, ch: make(chan []byte, pipeChunks), free: make(chan []byte, pipeChunks),
-		done: make(chan struct{}), exit: make(chan struct{}), h: sha256.New(), w: w, prog: progress}
+		done: make(chan struct{}), exit: make(chan struct{})}
 	for range pipeChunks {
 		p.free <- make([]byte, pipeChunkSize)
 	}
-	go p.produce()
 	return p
 }
+
+func (p *hashPipe) start() { go p.produce() }
 
 func (p *hashPipe) produce() {
 	defer close(p.exit)
@@ -73,7 +91,9 @@ func (p *hashPipe) produce() {
 			n += m
 		}
 		if n > 0 {
-			p.h.Write(b[:n])
+			if p.h != nil {
+				p.h.Write(b[:n])
+			}
 			if p.w != nil {
 				if _, werr := p.w.Write(b[:n]); werr != nil {
 					p.err = fmt.Errorf("keep blob: %w", werr)
@@ -150,34 +170,5 @@ func (p *hashPipe) count() int64 {
 		return p.n
 	default:
 		return 0
-	}
-}
-
-// guardedReader lets its closer wait for a Read in progress: the store's
-// import may leave one running in the background when it returns early,
-// and a decoder must not be released under it.
-type guardedReader struct {
-	mu     sync.Mutex
-	r      io.Reader
-	closed bool
-}
-
-// Read implements io.Reader.
-func (g *guardedReader) Read(b []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return 0, errPipeClosed
-	}
-	return g.r.Read(b)
-}
-
-// close waits for a Read in progress, then runs release; later Reads fail.
-func (g *guardedReader) close(release func()) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.closed {
-		g.closed = true
-		release()
 	}
 }

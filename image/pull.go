@@ -424,12 +424,23 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		}
 		return hp.count(), false, err
 	}
-	g := &guardedReader{r: dec}
+	// The import reads the tar from a goroutine of its own that
+	// decompresses (none for an uncompressed blob).
+	var up *hashPipe
+	tarStream := dec
+	if comp != CompressionNone {
+		up = newReadPipe(dec)
+		tarStream = up
+	}
 	defer func() {
-		// The source closed first unblocks a read the import may have
-		// left running; then the decoder goes.
+		// Closing the blob's source ends every read that waits on it (the
+		// import may have left one running): the decompressing goroutine
+		// stops, and only then is the decoder released.
 		hp.Close()
-		g.close(release)
+		if up != nil {
+			up.Close()
+		}
+		release()
 		if bw != nil {
 			bw.abort()
 		}
@@ -438,7 +449,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	verify := func(diffID string) error {
 		// The tar's end marker was read; read the rest of the blob so that
 		// its digest and the decoder's trailer checks cover every byte.
-		if _, err := io.Copy(io.Discard, dec); err != nil {
+		if _, err := io.Copy(io.Discard, tarStream); err != nil {
 			return err
 		}
 		if _, err := io.Copy(io.Discard, br); err != nil {
@@ -471,7 +482,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		}
 		return nil
 	}
-	_, err = s.layers.Import(ctx, j.id, j.chain, g, layer.WithPendingParents(), layer.WithVerify(verify))
+	_, err = s.layers.Import(ctx, j.id, j.chain, tarStream, layer.WithPendingParents(), layer.WithVerify(verify))
 	hp.Close()
 	n := hp.count()
 	if err != nil {
