@@ -71,6 +71,10 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	})
 	pp.wait()
 	if err != nil {
+		// Images of an archive loaded before the failure are in the store.
+		for _, r := range res {
+			fmt.Fprintf(o.stderr, "winlayer: loaded %s before the error\n", r.ManifestDigest)
+		}
 		if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
 			return fmt.Errorf("%w (the layers completed so far stay in the store and are reused next time)", err)
 		}
