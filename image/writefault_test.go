@@ -213,3 +213,45 @@ func mustLayers(t *testing.T, img interface {
 	}
 	return ls
 }
+
+// TestWriteRegistryCancelled: a push cancelled while a registry is slow
+// returns context.Canceled within a second.
+func TestWriteRegistryCancelled(t *testing.T) {
+	release := make(chan struct{})
+	stall := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Method != http.MethodPost {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	r := registrytest.InProcess(t, stall)
+	// Registered after the server's Close, so it runs before it.
+	t.Cleanup(func() { close(release) })
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(56, 2), false)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	var cancelled time.Time
+	_, err := Write(ctx, regLoc(t, r, "stall:1"), img, Config{}, WriteOptions{Progress: func(e WriteEvent) {
+		if e.Kind == WriteStart {
+			once.Do(func() {
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					cancelled = time.Now()
+					cancel()
+				}()
+			})
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if d := time.Since(cancelled); d > time.Second {
+		t.Errorf("push returned %v after the cancel, want within a second", d)
+	}
+}
