@@ -158,8 +158,13 @@ func TestWriteForeignInProcess(t *testing.T) {
 	if _, err := os.Stat(blobPath(dir2, fd)); err != nil {
 		t.Errorf("foreign blob with IncludeForeign: %v", err)
 	}
-	if res.Digest == res.SourceDigest {
-		t.Error("IncludeForeign kept the digest; the descriptor should have become an ordinary layer")
+	if res.Digest != res.SourceDigest {
+		t.Errorf("IncludeForeign into a layout changed the digest (%s from %s); the descriptors should be kept", res.Digest, res.SourceDigest)
+	}
+	for _, b := range res.Blobs {
+		if b.Digest == fd.String() && b.Action != ActionCopied {
+			t.Errorf("foreign blob with IncludeForeign: %s, want %s", b.Action, ActionCopied)
+		}
 	}
 }
 
