@@ -61,6 +61,7 @@ func openArchiveFile(p string) (*archiveFile, error) {
 	return a, nil
 }
 
+// Close closes the archive file.
 func (a *archiveFile) Close() error { return a.f.Close() }
 
 // open returns member name's content, following links within the archive.
@@ -129,7 +130,7 @@ func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts P
 		if len(ai.Entry.RepoTags) > 0 {
 			what = fmt.Sprintf("%s (%s)", src.Location, ai.Entry.RepoTags[0])
 		}
-		p := &plan{what: what, source: src.Location.String()}
+		p := &plan{verb: "load", what: what, source: src.Location.String()}
 		for _, t := range ai.Entry.RepoTags {
 			p.refs = append(p.refs, CanonicalRef(t))
 		}

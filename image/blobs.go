@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,10 +59,11 @@ func (s *Store) putBlob(d v1.Hash, b []byte) error {
 // blobWriter writes a blob to a temporary file in .blobs/tmp/ and, once its
 // digest is checked, renames it into place.
 type blobWriter struct {
-	s *Store
-	f *os.File
-	h hash.Hash
-	n int64
+	s  *Store
+	f  *os.File
+	bw *bufio.Writer
+	h  hash.Hash // nil: the caller hashes (see commitHashed)
+	n  int64
 }
 
 func (s *Store) newBlobWriter() (*blobWriter, error) {
@@ -73,13 +75,26 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	return &blobWriter{s: s, f: f, h: sha256.New()}, nil
+	return &blobWriter{s: s, f: f, bw: bufio.NewWriterSize(f, 256<<10), h: sha256.New()}, nil
+}
+
+// newHashedBlobWriter is a blobWriter for content its caller hashes
+// already (a layer blob on its way to the import): commit it with
+// commitHashed.
+func (s *Store) newHashedBlobWriter() (*blobWriter, error) {
+	w, err := s.newBlobWriter()
+	if err == nil {
+		w.h = nil
+	}
+	return w, err
 }
 
 // Write implements io.Writer.
 func (w *blobWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
+	n, err := w.bw.Write(p)
+	if w.h != nil {
+		w.h.Write(p[:n])
+	}
 	w.n += int64(n)
 	return n, err
 }
@@ -93,7 +108,15 @@ func (w *blobWriter) commit(d v1.Hash) error {
 		w.abort()
 		return fmt.Errorf("blob %s: %w: the content hashes to %s", d, ErrDigestMismatch, got)
 	}
-	err := w.f.Sync()
+	return w.commitHashed(d)
+}
+
+// commitHashed is commit for content whose digest the caller checked.
+func (w *blobWriter) commitHashed(d v1.Hash) error {
+	err := w.bw.Flush()
+	if err == nil {
+		err = w.f.Sync()
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}

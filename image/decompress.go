@@ -61,6 +61,7 @@ type decodeErrors struct {
 	format string
 }
 
+// Read implements io.Reader.
 func (d *decodeErrors) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if err != nil && err != io.EOF {

@@ -3,12 +3,20 @@
 package image
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/winlayer/winlayer/internal/registrytest"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -52,3 +60,93 @@ func TestPullFullDisk(t *testing.T) {
 		t.Errorf("image recorded after a failed pull")
 	}
 }
+
+// TestPullKilled: a pull process killed (SIGKILL) while a blob stalls
+// leaves no image record and no staging directory once the store is
+// opened again; the layers it completed are whole and the next pull
+// reuses them.
+func TestPullKilled(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(17, 3), false)
+	ds, _ := layerDigests(t, img)
+	var stall atomic.Bool
+	stall.Store(true)
+	reg := registrytest.InProcess(t, blobWrap(ds[2], func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if !stall.Load() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Length", "100000")
+		w.Write([]byte{0x1f, 0x8b, 0x08})
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	pushTest(t, reg.Host, "killed/app:1", img)
+	home := t.TempDir()
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "WINLAYER_TEST_KILLED_CHILD=1", "WINLAYER_TEST_HOME="+home,
+		"WINLAYER_TEST_REF="+reg.Host+"/killed/app:1", "WINLAYER_TEST_READY="+ready)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the child never got two layers done:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	ls, err := layer.Open(home) // cleans what the killed import left
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := OpenStore(ls)
+	if imgs, _ := s.Images(); len(imgs) != 0 {
+		t.Errorf("a killed pull left %d images", len(imgs))
+	}
+	if des, _ := os.ReadDir(filepath.Join(home, ".staging")); len(des) != 0 {
+		t.Errorf("staging after reopening: %d entries", len(des))
+	}
+	stall.Store(false)
+	r := pullOne(t, s, reg.Host+"/killed/app:1", PullOptions{})
+	if r.Skipped != 2 || r.Fetched != 1 {
+		t.Errorf("pull after the kill: fetched %d skipped %d, want 1 and 2", r.Fetched, r.Skipped)
+	}
+	checkExports(t, s, img, r)
+}
+
+// killedChild is the pull TestPullKilled kills: the test binary run again
+// with WINLAYER_TEST_KILLED_CHILD set (see TestMain). It never returns.
+func killedChild() {
+	fail := func(err error) {
+		os.Stderr.WriteString("killed child: " + err.Error() + "\n")
+		os.Exit(2)
+	}
+	ls, err := layer.Open(os.Getenv("WINLAYER_TEST_HOME"))
+	if err != nil {
+		fail(err)
+	}
+	loc, err := ParseLocation(os.Getenv("WINLAYER_TEST_REF"))
+	if err != nil {
+		fail(err)
+	}
+	var done atomic.Int32
+	_, err = OpenStore(ls).Pull(context.Background(), loc, Config{}, PullOptions{Progress: func(e Event) {
+		if e.Kind == EventDone && done.Add(1) == 2 {
+			os.WriteFile(os.Getenv("WINLAYER_TEST_READY"), nil, 0o644)
+		}
+	}})
+	fail(fmt.Errorf("the pull returned (%v); it should have been killed", err))
+}
+
+func init() { childHooks = append(childHooks, childHook{"WINLAYER_TEST_KILLED_CHILD", killedChild}) }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/winlayer/winlayer/internal/registrytest"
 	"github.com/winlayer/winlayer/layer"
+	"github.com/winlayer/winlayer/layer/layertest"
+	"github.com/winlayer/winlayer/wintar"
 )
 
 // blobWrap wraps a registry handler: requests for the blob of digest d
@@ -288,4 +290,45 @@ func TestPullCancel(t *testing.T) {
 		t.Errorf("pull after cancel: fetched %d, skipped %d; want 1 and 2", r.Fetched, r.Skipped)
 	}
 	checkExports(t, s, img, r)
+}
+
+// TestPullHostileLayer: a layer whose tar names a path outside the layer
+// is refused by the store; nothing of it stays, nothing is written
+// outside the store.
+func TestPullHostileLayer(t *testing.T) {
+	evil := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/../../evil.txt", []byte("x")))
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", [][]byte{testLayerTars(16, 1)[0], evil}, false)
+	ds, ids := layerDigests(t, img)
+	host := testRegistry(t)
+	pushTest(t, host, "evil/app:1", img)
+	s := newTestStore(t)
+	err := pullErr(s, host+"/evil/app:1", Config{})
+	if !errors.Is(err, wintar.ErrUnsafeName) || !strings.Contains(err.Error(), "layer 2 of 2") {
+		t.Fatalf("pull of a hostile layer: %v, want wintar.ErrUnsafeName naming layer 2", err)
+	}
+	checkNothingOf(t, s, ids[1], ds[1])
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.home), "evil.txt")); err == nil {
+		t.Error("evil.txt written outside the store")
+	}
+}
+
+// TestPullImpostorLayer: a store layer that has an image layer's ChainID
+// as its id but other content is not taken for it.
+func TestPullImpostorLayer(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(18, 2), false)
+	_, ids := layerDigests(t, img)
+	host := testRegistry(t)
+	pushTest(t, host, "impostor/app:1", img)
+	s := newTestStore(t)
+	other := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/other.txt", []byte("not the layer")))
+	if _, err := s.layers.Import(context.Background(), ids[0], nil, bytes.NewReader(other)); err != nil {
+		t.Fatal(err)
+	}
+	err := pullErr(s, host+"/impostor/app:1", Config{})
+	if !errors.Is(err, ErrDiffIDMismatch) || !strings.Contains(err.Error(), "layer 1 of 2") {
+		t.Fatalf("pull over an impostor layer: %v, want ErrDiffIDMismatch naming layer 1", err)
+	}
+	if imgs, _ := s.Images(); len(imgs) != 0 {
+		t.Errorf("image recorded over an impostor layer")
+	}
 }

@@ -40,15 +40,9 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 	res := &RemoveResult{}
 	var dropped []*Record
 	err := s.update(func(ix *indexFile) error {
-		d, rec, err := ix.find(n)
+		d, rec, ref, err := ix.findRef(n)
 		if err != nil {
 			return fmt.Errorf("rm: %w", err)
-		}
-		ref := ""
-		if _, ok := ix.Refs[n]; ok {
-			ref = n
-		} else if _, ok := ix.Refs[CanonicalRef(n)]; ok {
-			ref = CanonicalRef(n)
 		}
 		if ref != "" {
 			delete(ix.Refs, ref)

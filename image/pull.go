@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -95,16 +94,20 @@ type PullResult struct {
 // the layer is committed. The image record is written last, atomically;
 // a failed or cancelled pull leaves the complete layers and no record.
 func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOptions) ([]*PullResult, error) {
+	verb := "pull"
+	if loc.Kind != KindRegistry {
+		verb = "load"
+	}
 	src, err := Open(ctx, loc, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
+		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
 	if loc.Kind == KindDockerArchive {
 		return s.loadArchive(ctx, src, cfg, opts)
 	}
 	res, err := src.Resolve(opts.Platform, opts.Explicit)
 	if err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
+		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
 	p, err := s.planImage(ctx, src, res, cfg, opts)
 	if err != nil {
@@ -119,6 +122,7 @@ func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOpt
 
 // plan is one image to bring into the store.
 type plan struct {
+	verb        string // "pull" or "load", in messages
 	what        string // the image in messages
 	manifestRaw []byte // nil: generated once the layers are read
 	manifestMT  types.MediaType
@@ -175,34 +179,37 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 // prepares its layers.
 func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg Config, opts PullOptions) (*plan, error) {
 	what := src.Location.String()
-	p := &plan{what: what, source: what}
+	p := &plan{what: what, source: what, verb: "pull"}
+	if src.Location.Kind != KindRegistry {
+		p.verb = "load"
+	}
 	var err error
 	if p.manifestRaw, err = res.Image.RawManifest(); err != nil {
-		return nil, fmt.Errorf("pull %s: manifest: %w", what, err)
+		return nil, fmt.Errorf("%s %s: manifest: %w", p.verb, what, err)
 	}
 	if got := sha256Of(p.manifestRaw); res.Descriptor.Digest.Hex != "" && got != res.Descriptor.Digest {
-		return nil, fmt.Errorf("pull %s: manifest: %w: %s hashes to %s", what, ErrDigestMismatch, res.Descriptor.Digest, got)
+		return nil, fmt.Errorf("%s %s: manifest: %w: %s hashes to %s", p.verb, what, ErrDigestMismatch, res.Descriptor.Digest, got)
 	}
 	m, err := v1.ParseManifest(strings.NewReader(string(p.manifestRaw)))
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: manifest: %w: %w", what, ErrBadImage, err)
+		return nil, fmt.Errorf("%s %s: manifest: %w: %w", p.verb, what, ErrBadImage, err)
 	}
 	p.manifestMT = res.Descriptor.MediaType
 	if m.MediaType != "" {
 		p.manifestMT = m.MediaType
 	}
 	if p.configRaw, err = res.Image.RawConfigFile(); err != nil {
-		return nil, fmt.Errorf("pull %s: config: %w", what, err)
+		return nil, fmt.Errorf("%s %s: config: %w", p.verb, what, err)
 	}
 	if got := sha256Of(p.configRaw); got != m.Config.Digest {
-		return nil, fmt.Errorf("pull %s: config: %w: the manifest says %s, the config hashes to %s", what, ErrDigestMismatch, m.Config.Digest, got)
+		return nil, fmt.Errorf("%s %s: config: %w: the manifest says %s, the config hashes to %s", p.verb, what, ErrDigestMismatch, m.Config.Digest, got)
 	}
 	if res.Index != nil {
 		if p.indexRaw, err = res.Index.RawManifest(); err != nil {
-			return nil, fmt.Errorf("pull %s: index: %w", what, err)
+			return nil, fmt.Errorf("%s %s: index: %w", p.verb, what, err)
 		}
 		if p.indexMT, err = res.Index.MediaType(); err != nil {
-			return nil, fmt.Errorf("pull %s: index: %w", what, err)
+			return nil, fmt.Errorf("%s %s: index: %w", p.verb, what, err)
 		}
 	}
 	if src.Location.Kind == KindRegistry {
@@ -215,7 +222,7 @@ func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg C
 		}
 		bc, err := newBlobClient(ctx, repo, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("pull %s: %w", what, err)
+			return nil, fmt.Errorf("%s %s: %w", p.verb, what, err)
 		}
 		open := func(ctx context.Context, d v1.Descriptor) (io.ReadCloser, error) { return bc.open(ctx, d.Digest) }
 		return p, s.planLayers(p, m.Layers, withForeign(cfg, opts.NoForeignURLs, open))
@@ -242,23 +249,23 @@ func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg C
 func (s *Store) planLayers(p *plan, descs []v1.Descriptor, open func(context.Context, v1.Descriptor) (io.ReadCloser, error)) error {
 	cf, err := v1.ParseConfigFile(strings.NewReader(string(p.configRaw)))
 	if err != nil {
-		return fmt.Errorf("pull %s: config: %w: %w", p.what, ErrBadImage, err)
+		return fmt.Errorf("%s %s: config: %w: %w", p.verb, p.what, ErrBadImage, err)
 	}
 	p.config = cf
 	if !isWindowsOS(cf.OS) {
-		return fmt.Errorf("pull %s: the image config says OS %q; %w", p.what, cf.OS, ErrNotWindows)
+		return fmt.Errorf("%s %s: the image config says OS %q; %w", p.verb, p.what, cf.OS, ErrNotWindows)
 	}
 	diffIDs := cf.RootFS.DiffIDs
 	if len(diffIDs) != len(descs) {
-		return fmt.Errorf("pull %s: %w: the manifest lists %d layers, the config %d rootfs.diff_ids", p.what, ErrBadImage, len(descs), len(diffIDs))
+		return fmt.Errorf("%s %s: %w: the manifest lists %d layers, the config %d rootfs.diff_ids", p.verb, p.what, ErrBadImage, len(descs), len(diffIDs))
 	}
 	if len(descs) == 0 {
-		return fmt.Errorf("pull %s: %w: no layers", p.what, ErrBadImage)
+		return fmt.Errorf("%s %s: %w: no layers", p.verb, p.what, ErrBadImage)
 	}
 	chain := ChainIDs(diffIDs)
 	for i, d := range descs {
 		if d.Digest.Algorithm != "" && d.Digest.Algorithm != "sha256" {
-			return fmt.Errorf("pull %s: layer %d %s: %w: only sha256 digests are supported", p.what, i, d.Digest, ErrBadImage)
+			return fmt.Errorf("%s %s: layer %d %s: %w: only sha256 digests are supported", p.verb, p.what, i, d.Digest, ErrBadImage)
 		}
 		j := &job{i: i, desc: d, want: d.Digest, diffID: diffIDs[i], id: chain[i].Hex, open: open, done: make(chan struct{})}
 		for k := i - 1; k >= 0; k-- {
@@ -284,9 +291,13 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	g.SetLimit(cfg.jobs())
 	var mu sync.Mutex
 	var failed atomic.Bool
+	var presentErr error
 	for _, j := range p.layers {
 		if ok, err := s.present(j); err != nil {
-			return nil, fmt.Errorf("pull %s: layer %d %s: %w", p.what, j.i, j.desc.Digest, err)
+			// Stop starting layers; those started finish (Wait below).
+			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.desc.Digest, err)
+			failed.Store(true)
+			break
 		} else if ok {
 			j.ok = true
 			close(j.done)
@@ -316,7 +327,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 				if j.desc.Digest.Hex == "" {
 					d = "diff_id " + j.diffID.String()
 				}
-				err = fmt.Errorf("pull %s: layer %d of %d (%s): %w", p.what, j.i+1, len(p.layers), d, err)
+				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), d, err)
 				emit(Event{Kind: EventFail, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Err: err})
 				failed.Store(true)
 				return err
@@ -329,8 +340,11 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if presentErr != nil {
+		return nil, presentErr
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 	}
 	info, err := s.record(p)
 	if err != nil {
@@ -385,32 +399,41 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	if err != nil {
 		return 0, false, err
 	}
-	defer rc.Close()
 	// Keep the blob when it is the original compressed content the
 	// manifest names (or, without a digest, when it turns out compressed).
 	var bw *blobWriter
 	if s.keepBlobs {
-		if bw, err = s.newBlobWriter(); err != nil {
+		if bw, err = s.newHashedBlobWriter(); err != nil {
+			rc.Close()
 			return 0, false, err
 		}
-		defer func() {
-			if bw != nil {
-				bw.abort()
-			}
-		}()
 	}
-	cr := &countingReader{r: rc, h: sha256.New(), emit: func(n int64) {
-		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
-	}}
+	var w io.Writer
 	if bw != nil {
-		cr.w = bw
+		w = bw
 	}
-	br := bufio.NewReaderSize(cr, 256<<10)
+	hp := newHashPipe(rc, w, func(n int64) {
+		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
+	})
+	br := bufio.NewReaderSize(hp, 64<<10)
 	dec, comp, release, err := decompress(br)
 	if err != nil {
-		return cr.n, false, err
+		hp.Close()
+		if bw != nil {
+			bw.abort()
+		}
+		return hp.count(), false, err
 	}
-	defer release()
+	g := &guardedReader{r: dec}
+	defer func() {
+		// The source closed first unblocks a read the import may have
+		// left running; then the decoder goes.
+		hp.Close()
+		g.close(release)
+		if bw != nil {
+			bw.abort()
+		}
+	}()
 	j.comp = comp
 	verify := func(diffID string) error {
 		// The tar's end marker was read; read the rest of the blob so that
@@ -421,74 +444,47 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		if _, err := io.Copy(io.Discard, br); err != nil {
 			return err
 		}
-		if cr.err != nil {
-			return cr.err
+		sum, n, err := hp.finish()
+		if err != nil {
+			return err
 		}
-		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(cr.h.Sum(nil))}
+		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum)}
 		if j.want.Hex != "" && got != j.want {
-			return fmt.Errorf("%w: the blob hashes to %s (%d bytes), the manifest says %s", ErrDigestMismatch, got, cr.n, j.want)
+			return fmt.Errorf("%w: the blob hashes to %s (%d bytes), the manifest says %s", ErrDigestMismatch, got, n, j.want)
 		}
 		if diffID != j.diffID.String() {
 			return fmt.Errorf("%w: the uncompressed layer hashes to %s, the config says %s", ErrDiffIDMismatch, diffID, j.diffID)
 		}
-		j.digest, j.size = got, cr.n
+		j.digest, j.size = got, n
 		if bw != nil {
-			if comp == CompressionNone || j.desc.Digest.Hex != "" && got != j.desc.Digest {
-				// The blob is the tar itself (the layer export gives it
-				// back), or not the blob the manifest names (a docker-archive
-				// holding a foreign layer's tar).
-				bw.abort()
-			} else if err := bw.commit(got); err != nil {
-				bw = nil
+			keep := comp != CompressionNone && (j.desc.Digest.Hex == "" || got == j.desc.Digest)
+			b := bw
+			bw = nil
+			// Not kept: the blob is the tar itself (the layer export gives
+			// it back), or not the blob the manifest names (a docker-archive
+			// holding a foreign layer's tar).
+			if !keep {
+				b.abort()
+			} else if err := b.commitHashed(got); err != nil {
 				return err
 			}
-			bw = nil
 		}
 		return nil
 	}
-	_, err = s.layers.Import(ctx, j.id, j.chain, dec, layer.WithPendingParents(), layer.WithVerify(verify))
+	_, err = s.layers.Import(ctx, j.id, j.chain, g, layer.WithPendingParents(), layer.WithVerify(verify))
+	hp.Close()
+	n := hp.count()
 	if err != nil {
 		if errors.Is(err, layer.ErrExists) {
 			// Another pull committed the layer; it is verified like ours.
 			if ok, perr := s.present(j); ok && perr == nil {
-				return cr.n, true, nil
+				return n, true, nil
 			}
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
 		}
-		return cr.n, false, err
+		return n, false, err
 	}
-	return cr.n, false, nil
-}
-
-// countingReader hashes and counts what passes, copies it to w (the kept
-// blob) and reports progress at most every 64 KiB.
-type countingReader struct {
-	r    io.Reader
-	h    hash.Hash
-	w    io.Writer
-	n    int64
-	last int64
-	err  error // a write error of w
-	emit func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.h.Write(p[:n])
-		if c.w != nil && c.err == nil {
-			if _, werr := c.w.Write(p[:n]); werr != nil {
-				c.err = fmt.Errorf("keep blob: %w", werr)
-				return n, c.err
-			}
-		}
-		c.n += int64(n)
-		if c.n-c.last >= 64<<10 || err == io.EOF {
-			c.last = c.n
-			c.emit(c.n)
-		}
-	}
-	return n, err
+	return n, false, nil
 }

@@ -28,10 +28,10 @@ func (s *Store) record(p *plan) (*ImageInfo, error) {
 	md := sha256Of(p.manifestRaw)
 	cd := sha256Of(p.configRaw)
 	if err := s.putBlob(md, p.manifestRaw); err != nil {
-		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 	}
 	if err := s.putBlob(cd, p.configRaw); err != nil {
-		return nil, fmt.Errorf("pull %s: %w", p.what, err)
+		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 	}
 	rec := &Record{
 		ManifestDigest: md.String(), ManifestMediaType: string(p.manifestMT), ConfigDigest: cd.String(),
@@ -41,7 +41,7 @@ func (s *Store) record(p *plan) (*ImageInfo, error) {
 	if p.indexRaw != nil {
 		id := sha256Of(p.indexRaw)
 		if err := s.putBlob(id, p.indexRaw); err != nil {
-			return nil, fmt.Errorf("pull %s: %w", p.what, err)
+			return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 		}
 		rec.IndexDigest, rec.IndexMediaType = id.String(), string(p.indexMT)
 	}
@@ -49,7 +49,7 @@ func (s *Store) record(p *plan) (*ImageInfo, error) {
 	err := s.update(func(ix *indexFile) error {
 		for _, j := range p.layers {
 			if !s.layers.Exists(j.id) {
-				return fmt.Errorf("pull %s: layer %d %s was removed while the pull ran; pull again: %w", p.what, j.i, j.id, layer.ErrNotExist)
+				return fmt.Errorf("%s %s: layer %d %s was removed while the pull ran; pull again: %w", p.verb, p.what, j.i, j.id, layer.ErrNotExist)
 			}
 		}
 		key := rec.ManifestDigest
@@ -88,7 +88,7 @@ func (s *Store) generateManifest(p *plan, lrs []LayerRecord) error {
 			// Present before the load: describe the archive's file.
 			var err error
 			if j.comp, j.digest, j.size, err = j.describe(); err != nil {
-				return fmt.Errorf("load %s: layer %d: %w", p.what, i, err)
+				return fmt.Errorf("%s %s: layer %d: %w", p.verb, p.what, i, err)
 			}
 		}
 		if d.Digest.Hex == "" {
@@ -102,7 +102,7 @@ func (s *Store) generateManifest(p *plan, lrs []LayerRecord) error {
 				// already: the blob is the tar, which the export gives back.
 				m, err := s.layers.Meta(j.id)
 				if err != nil {
-					return fmt.Errorf("load %s: layer %d: %w", p.what, i, err)
+					return fmt.Errorf("%s %s: layer %d: %w", p.verb, p.what, i, err)
 				}
 				d = v1.Descriptor{MediaType: types.DockerUncompressedLayer, Digest: j.diffID, Size: m.TarSize}
 			}

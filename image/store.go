@@ -231,18 +231,31 @@ func CanonicalRef(s string) string {
 	return s
 }
 
-// find resolves name in ix: a reference (as stored, or canonically equal),
+// find resolves name in ix: a reference (as stored, or canonically equal,
+// or a bare name as docker completes it),
 // a manifest digest (sha256:<hex>), or a unique prefix of at least 12 hex
 // digits of one.
 func (ix *indexFile) find(n string) (string, *Record, error) {
-	if d, ok := ix.Refs[n]; ok {
-		return d, ix.Images[d], nil
+	d, r, _, err := ix.findRef(n)
+	return d, r, err
+}
+
+// findRef is find that also returns the reference key that matched ("" when
+// n named the image by digest).
+func (ix *indexFile) findRef(n string) (string, *Record, string, error) {
+	keys := []string{n, CanonicalRef(n)}
+	// A bare name as docker reads it: "alpine" is
+	// index.docker.io/library/alpine:latest.
+	if r, err := name.ParseReference(n); err == nil {
+		keys = append(keys, r.Name())
 	}
-	if d, ok := ix.Refs[CanonicalRef(n)]; ok {
-		return d, ix.Images[d], nil
+	for _, k := range keys {
+		if d, ok := ix.Refs[k]; ok {
+			return d, ix.Images[d], k, nil
+		}
 	}
 	if r, ok := ix.Images[n]; ok {
-		return n, r, nil
+		return n, r, "", nil
 	}
 	hexPart := strings.TrimPrefix(n, "sha256:")
 	if len(hexPart) >= 12 && isHex(hexPart) {
@@ -255,13 +268,13 @@ func (ix *indexFile) find(n string) (string, *Record, error) {
 		sort.Strings(hits)
 		switch len(hits) {
 		case 1:
-			return hits[0], ix.Images[hits[0]], nil
+			return hits[0], ix.Images[hits[0]], "", nil
 		case 0:
 		default:
-			return "", nil, fmt.Errorf("image %s: %w: %s", n, ErrAmbiguousName, strings.Join(hits, ", "))
+			return "", nil, "", fmt.Errorf("image %s: %w: %s", n, ErrAmbiguousName, strings.Join(hits, ", "))
 		}
 	}
-	return "", nil, fmt.Errorf("image %s: %w", n, ErrNoImage)
+	return "", nil, "", fmt.Errorf("image %s: %w", n, ErrNoImage)
 }
 
 func isHex(s string) bool {

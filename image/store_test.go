@@ -95,6 +95,19 @@ func TestStoreNames(t *testing.T) {
 	if err := s.Tag(ref.String(), "Example.com/UPPER:x"); !errors.Is(err, ErrBadReference) {
 		t.Errorf("Tag with upper case repository: %v", err)
 	}
+	// A bare name finds what docker would complete it to.
+	if err := s.Tag(ref.String(), "index.docker.io/library/alpine:latest"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"alpine", "alpine:latest", "docker.io/library/alpine"} {
+		if got, err := s.Lookup(n); err != nil || got.ManifestDigest != r.ManifestDigest {
+			t.Errorf("Lookup(%q): %v", n, err)
+		}
+	}
+	// rm of the bare name drops only that reference.
+	if res, err := s.Remove("alpine"); err != nil || len(res.Deleted) != 0 || !slices.Equal(res.Untagged, []string{"index.docker.io/library/alpine:latest"}) {
+		t.Errorf("rm alpine: %+v, %v", res, err)
+	}
 	got, _ := s.Lookup("example.com/x:2")
 	if got == nil || !slices.Contains(got.References, "example.com/x:2") {
 		t.Errorf("tag not listed: %+v", got)

@@ -156,12 +156,18 @@ type storedCore struct {
 	manifest, config []byte
 }
 
+// RawConfigFile implements partial.CompressedImageCore: the stored config.
 func (c *storedCore) RawConfigFile() ([]byte, error) { return c.config, nil }
+
+// MediaType implements partial.CompressedImageCore.
 func (c *storedCore) MediaType() (types.MediaType, error) {
 	return types.MediaType(c.rec.ManifestMediaType), nil
 }
+
+// RawManifest implements partial.CompressedImageCore: the stored manifest.
 func (c *storedCore) RawManifest() ([]byte, error) { return c.manifest, nil }
 
+// LayerByDigest implements partial.CompressedImageCore.
 func (c *storedCore) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	for _, l := range c.rec.Layers {
 		if l.Digest == h.String() {

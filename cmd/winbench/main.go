@@ -18,6 +18,14 @@
 // directory. On ext4 without a journal, do not start it within about six
 // minutes of deleting a big tree on the same file system: new inodes are
 // then allocated slowly (see type bench in run.go).
+//
+// "winbench pull" benchmarks winlayer's image pull: it generates a
+// Windows image of four layers (1.1 GiB of tar at --scale 1), serves it
+// gzip- and zstd-compressed from a registry on 127.0.0.1 (Debian's
+// docker-registry), and times the pull into an empty store against skopeo
+// copy + tar -xzf and against the decompression floor (see newPullCmd):
+//
+//	go run ./cmd/winbench pull [--scale 0.1] [--runs N] [--jobs N] [--json FILE] [--cpuprofile DIR]
 package main
 
 import (

@@ -164,3 +164,24 @@ func TestPushPullBenchImages(t *testing.T) {
 		t.Errorf("chainIDs: %v", ids)
 	}
 }
+
+// TestPrintPullReport checks the ratios and the verdicts on the targets.
+func TestPrintPullReport(t *testing.T) {
+	rep := &pullReport{Runs: 1, Jobs: 3, Layers: make([]pullLayer, 4)}
+	rep.PullGzip = opResult{Seconds: 5, PeakRSSKiB: 100 << 10}
+	rep.PullZstd = opResult{Seconds: 2, PeakRSSKiB: 160 << 10}
+	rep.SkopeoTar = opResult{Seconds: 10}
+	rep.FloorGzip = opResult{Seconds: 4}
+	var out strings.Builder
+	printPullReport(&out, rep)
+	for _, want := range []string{
+		"| pull / (skopeo copy + tar -xzf) | 0.50× | ≤ 0.6× | yes |",
+		"| pull / floor | 1.25× | ≤ 1.5× | yes |",
+		"| peak RSS of the pull (gzip, zstd) | 160.00 MiB | ≤ 150 MiB | **no** |",
+		"| zstd speed-up: gzip pull / zstd pull | 2.50× | ≥ 2× | yes |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}

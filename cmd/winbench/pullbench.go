@@ -27,6 +27,7 @@ type pullConfig struct {
 	keep     bool
 	tar      string
 	skopeo   string
+	profile  string
 
 	stdout, stderr io.Writer
 }
@@ -36,6 +37,7 @@ type pullReport struct {
 	Machine  machine     `json:"machine"`
 	Command  string      `json:"command"`
 	Scale    float64     `json:"scale"`
+	Profiles []string    `json:"cpu_profiles,omitempty"`
 	Runs     int         `json:"runs"`
 	Warmup   int         `json:"warmup"`
 	Jobs     int         `json:"jobs"`
@@ -100,6 +102,7 @@ extracted every file.`,
 	f.BoolVar(&cfg.keep, "keep", false, "keep the work directory's contents")
 	f.StringVar(&cfg.tar, "tar", cfg.tar, "the GNU tar `PROGRAM`")
 	f.StringVar(&cfg.skopeo, "skopeo", cfg.skopeo, "the skopeo `PROGRAM`")
+	f.StringVar(&cfg.profile, "cpuprofile", "", "after the timed runs, pull each image once more with a CPU profile, written to `DIR`/pull-{gzip,zstd}.pprof")
 	return cmd
 }
 
@@ -194,6 +197,11 @@ func runPull(ctx context.Context, cfg pullConfig) (err error) {
 	}
 	if err := b.check(ctx); err != nil {
 		return err
+	}
+	if cfg.profile != "" {
+		if err := b.profile(); err != nil {
+			return err
+		}
 	}
 	printPullReport(b.cfg.stdout, &b.rep)
 	if cfg.jsonPath != "" {
@@ -321,4 +329,26 @@ func (s *runResult) add(r runResult) {
 	s.SyncAfterSeconds += r.SyncAfterSeconds
 	s.PeakRSSKiB = max(s.PeakRSSKiB, r.PeakRSSKiB)
 	s.MaxRSSKiB = max(s.MaxRSSKiB, r.MaxRSSKiB)
+}
+
+// profile pulls each image once more into a new store, with a CPU profile.
+func (b *pullBench) profile() error {
+	dir, err := filepath.Abs(b.cfg.profile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	i := b.cfg.warmup + b.cfg.runs
+	for _, c := range []struct{ what, ref string }{{"gzip", b.gzRef}, {"zstd", b.zsRef}} {
+		out := filepath.Join(dir, "pull-"+c.what+".pprof")
+		r, err := measure([]string{b.self, "child", "--cpuprofile", out, "pull", "--jobs", strconv.Itoa(b.cfg.jobs), b.runDir(i, "store-"+c.what), c.ref}, true)
+		if err != nil {
+			return fmt.Errorf("profiled pull (%s): %w", c.what, err)
+		}
+		b.logf("profiled pull (%s): %.3f s (cpu %.3f s) → %s", c.what, r.Seconds, r.UserSeconds+r.SysSeconds, out)
+		b.rep.Profiles = append(b.rep.Profiles, out)
+	}
+	return nil
 }

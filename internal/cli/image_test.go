@@ -11,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -232,5 +233,29 @@ func TestImagePullInterrupt(t *testing.T) {
 	lsOut, _, _ := run(t, nil, "--store", store, "image", "ls", "--json")
 	if strings.TrimSpace(lsOut) != "[]" {
 		t.Errorf("images after an interrupted pull: %s", lsOut)
+	}
+}
+
+// TestImageLoadArchive: a two-image docker-archive loads both images,
+// each known by its tag; :REF loads one.
+func TestImageLoadArchive(t *testing.T) {
+	a := cliTestImage(t, "windows", "10.0.17763.1", 6, 2)
+	b := cliTestImage(t, "windows", "10.0.20348.1", 7, 1)
+	ta, _ := name.NewTag("example.com/load/a:1")
+	tb, _ := name.NewTag("example.com/load/b:1")
+	arch := filepath.Join(t.TempDir(), "two.tar")
+	if err := tarball.MultiRefWriteToFile(arch, map[name.Reference]v1.Image{ta: a, tb: b}); err != nil {
+		t.Fatal(err)
+	}
+	store := t.TempDir()
+	out, errOut, code := run(t, nil, "--store", store, "image", "load", "docker-archive:"+arch)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "example.com/load/a:1") || !strings.Contains(out, "example.com/load/b:1") {
+		t.Fatalf("load of two images: %d %q %q", code, out, errOut)
+	}
+	store2 := t.TempDir()
+	out, errOut, code = run(t, nil, "--store", store2, "image", "load", "--json", "docker-archive:"+arch+":example.com/load/b:1")
+	var one inspectJSON
+	if code != 0 || json.Unmarshal([]byte(out), &one) != nil || !slices.Equal(one.References, []string{"example.com/load/b:1"}) || len(one.Layers) != 1 {
+		t.Fatalf("load :REF --json: %d %q %q", code, out, errOut)
 	}
 }
