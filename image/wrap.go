@@ -56,6 +56,9 @@ type prepared struct {
 	urls []v1.Descriptor
 	// foreign are the non-distributable layers left out.
 	foreign []v1.Descriptor
+	// keptForeign are the non-distributable layers written with their
+	// descriptors kept.
+	keptForeign []v1.Descriptor
 }
 
 func (p *prepared) Layers() ([]v1.Layer, error)         { return p.layers, nil }
@@ -94,6 +97,10 @@ func (p *prepared) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 // prepareOptions say how prepareImage changes an image for a destination.
 type prepareOptions struct {
 	includeForeign bool
+	// convertForeign makes included foreign layers ordinary ones (media
+	// type, no urls), as registries with default validation need; without
+	// it they are written with their descriptors kept.
+	convertForeign bool
 	// hideForeign shows non-distributable layers to go-containerregistry
 	// as Docker foreign layers, which its registry writer skips.
 	hideForeign bool
@@ -132,6 +139,10 @@ func prepareImage(img v1.Image, t *tracker, o prepareOptions) (*prepared, error)
 		action := ActionPresent
 		if IsForeign(desc.MediaType) {
 			switch {
+			case o.includeForeign && !o.convertForeign:
+				// Written with its descriptor kept (a layout may hold
+				// non-distributable blobs).
+				p.keptForeign = append(p.keptForeign, desc)
 			case o.includeForeign:
 				mt := distributableMediaType(desc.MediaType)
 				t.note(fmt.Sprintf("layer %s: foreign layer included as an ordinary %s layer without its urls; the manifest digest changes", desc.Digest, mt))

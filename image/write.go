@@ -24,13 +24,13 @@ type Artifact interface {
 
 // WriteOptions say how Write treats layers.
 type WriteOptions struct {
-	// IncludeForeign copies foreign / non-distributable layers like any
-	// other: their descriptors become ordinary layers without urls (so
-	// registries with distribution's default validation accept them), which
-	// changes the manifest digest. Without it they are left out and their
-	// descriptors kept, as Docker does; a docker-archive always carries
-	// their bytes (docker's format needs them) and lists them under
-	// LayerSources.
+	// IncludeForeign copies foreign / non-distributable layers too: to a
+	// registry as ordinary layers without urls (so registries with
+	// distribution's default validation accept them), which changes the
+	// manifest digest; into an OCI layout with their descriptors kept.
+	// Without it they are left out and their descriptors kept, as Docker
+	// does. A docker-archive always carries their bytes (docker's format
+	// needs them) and lists them under LayerSources.
 	IncludeForeign bool
 	// MountFrom is the repository the image came from. When the destination
 	// is another repository of the same registry, blobs are mounted from it
@@ -86,7 +86,7 @@ func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts Write
 	t := newTracker(ctx, opts.Progress)
 	po := prepareOptions{includeForeign: opts.IncludeForeign}
 	if dst.Kind == KindRegistry {
-		po.hideForeign = true
+		po.hideForeign, po.convertForeign = true, true
 		if opts.MountFrom != nil && dst.Ref != nil && opts.MountFrom.RegistryStr() == dst.Ref.Context().RegistryStr() &&
 			opts.MountFrom.RepositoryStr() != dst.Ref.Context().RepositoryStr() {
 			po.mountFrom = opts.MountFrom

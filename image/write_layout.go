@@ -107,9 +107,13 @@ func writeLayoutArtifact(ctx context.Context, dir string, p Artifact, t *tracker
 	case *prepared:
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(jobs)
+		left := map[v1.Hash]bool{}
+		for _, d := range p.foreign {
+			left[d.Digest] = true
+		}
 		for i, l := range p.layers {
 			desc := p.m.Layers[i]
-			if !desc.MediaType.IsDistributable() || IsForeign(desc.MediaType) {
+			if left[desc.Digest] {
 				continue // left out; the tracker says ActionForeign
 			}
 			g.Go(func() error {

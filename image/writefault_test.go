@@ -158,8 +158,13 @@ func TestWriteForeignInProcess(t *testing.T) {
 	if _, err := os.Stat(blobPath(dir2, fd)); err != nil {
 		t.Errorf("foreign blob with IncludeForeign: %v", err)
 	}
-	if res.Digest == res.SourceDigest {
-		t.Error("IncludeForeign kept the digest; the descriptor should have become an ordinary layer")
+	if res.Digest != res.SourceDigest {
+		t.Errorf("IncludeForeign into a layout changed the digest (%s from %s); the descriptors should be kept", res.Digest, res.SourceDigest)
+	}
+	for _, b := range res.Blobs {
+		if b.Digest == fd.String() && b.Action != ActionCopied {
+			t.Errorf("foreign blob with IncludeForeign: %s, want %s", b.Action, ActionCopied)
+		}
 	}
 }
 
@@ -212,4 +217,46 @@ func mustLayers(t *testing.T, img interface {
 		t.Fatal(err)
 	}
 	return ls
+}
+
+// TestWriteRegistryCancelled: a push cancelled while a registry is slow
+// returns context.Canceled within a second.
+func TestWriteRegistryCancelled(t *testing.T) {
+	release := make(chan struct{})
+	stall := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Method != http.MethodPost {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	r := registrytest.InProcess(t, stall)
+	// Registered after the server's Close, so it runs before it.
+	t.Cleanup(func() { close(release) })
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(56, 2), false)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	var cancelled time.Time
+	_, err := Write(ctx, regLoc(t, r, "stall:1"), img, Config{}, WriteOptions{Progress: func(e WriteEvent) {
+		if e.Kind == WriteStart {
+			once.Do(func() {
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					cancelled = time.Now()
+					cancel()
+				}()
+			})
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if d := time.Since(cancelled); d > time.Second {
+		t.Errorf("push returned %v after the cancel, want within a second", d)
+	}
 }

@@ -31,7 +31,7 @@ manifest digest) to DEST:
 The stored manifests, configs and compressed blobs are written as they are,
 so the digests are the pulled ones (a docker-archive carries no manifest;
 readers rebuild it). Foreign layers are left out of an OCI layout unless
---include-foreign; a docker-archive always carries them and lists them under
+--include-foreign (their descriptors are kept either way); a docker-archive always carries them and lists them under
 LayerSources, as docker save does.`,
 		Example: `  winlayer image save 127.0.0.1:5000/app:1 oci:/tmp/layout:app
   winlayer image save app:1 base:1 docker-archive:/tmp/images.tar`,

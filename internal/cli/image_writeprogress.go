@@ -35,7 +35,7 @@ func (f *writeFlags) add(cmd *cobra.Command, network bool) {
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress on standard error")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the result as one JSON object (destination, digest, media_type, source_digest, blobs, notes)")
 	cmd.Flags().BoolVar(&f.includeForeign, "include-foreign", false,
-		"copy foreign / non-distributable layers too, as ordinary layers without urls (the manifest digest changes); by default they are left out and their descriptors kept")
+		"copy foreign / non-distributable layers too: to a registry as ordinary layers without urls (the manifest digest changes), into an OCI layout with their descriptors kept; by default they are left out and their descriptors kept")
 }
 
 // config is the transport configuration of the flags.
