@@ -4,6 +4,7 @@ package driver
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/winlayer/winlayer/layer"
 )
 
 // TestSandboxDiff: what is written through a sandbox's view (a new file,
@@ -93,6 +96,14 @@ func TestSandboxDiff(t *testing.T) {
 		f.Close()
 		if string(b) != content {
 			t.Errorf("DiffGetter: %q, want %q", b, content)
+		}
+		// The store's check takes the sandbox for what it is: good, with
+		// the comparison of Files against the index skipped.
+		for _, id := range []string{"base", "sb"} {
+			r, err := d.store.Check(context.Background(), id, layer.CheckOptions{})
+			if err != nil || !r.OK() || len(r.Skipped) == 0 {
+				t.Errorf("Check %s: %v %+v", id, err, r)
+			}
 		}
 	}
 	t.Run("mounted", func(t *testing.T) { check(t, d) })

@@ -14,7 +14,7 @@ import (
 // Sentinel errors of opening and committing; test them with errors.Is.
 var (
 	// ErrNoStore reports a store home that does not exist, opened read-only.
-	ErrNoStore = errors.New("store does not exist")
+	ErrNoStore = errors.New("no such store (import creates one)")
 	// ErrReadOnly reports a change asked of a store opened with [OpenReadOnly].
 	ErrReadOnly = errors.New("store opened read-only")
 	// ErrCommittedNotDurable reports a layer that was committed (it is in
@@ -114,6 +114,9 @@ func (s *Store) readChain(id string) ([]string, error) {
 	b, err := readFileBeneath(s.home, filepath.Join(id, chainFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("read layerchain file: %w (a file of mode 0600, as moby and older winlayer versions wrote it: run as its owner, or chmod 644 it)", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read layerchain file: %w", err)

@@ -49,6 +49,9 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	if err := w.Close(); err != nil {
+		if errors.Is(err, ErrCommittedNotDurable) {
+			return size, fmt.Errorf("import %s: %w", id, err)
+		}
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	return size, nil

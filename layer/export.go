@@ -18,9 +18,10 @@ import (
 
 // Export returns the layer tar of layer id of the store in home; see
 // [Store.Export]. parents is accepted for hcsshim's signature; the chain
-// recorded in the layer is what counts.
+// recorded in the layer is what counts. The store is opened read-only
+// ([OpenReadOnly]): nothing is created or cleaned up.
 func Export(ctx context.Context, home, id string, parents []string) (io.ReadCloser, error) {
-	s, err := Open(home)
+	s, err := OpenReadOnly(home)
 	if err != nil {
 		return nil, err
 	}
@@ -38,15 +39,40 @@ func Export(ctx context.Context, home, id string, parents []string) (io.ReadClos
 // ctx's error, even when the destination blocks: a Write to it that is
 // in progress is then left to finish in the background, and nothing more
 // is written.
-func (s *Store) Export(ctx context.Context, id string) (io.ReadCloser, error) {
-	rc, err := s.export(ctx, id)
+//
+// With [VerifyBeforeWrite] no byte of a payload is written before the
+// payload was checked against its size and CRC.
+func (s *Store) Export(ctx context.Context, id string, opts ...ExportOption) (io.ReadCloser, error) {
+	var c exportConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	rc, err := s.export(ctx, id, c)
 	if lp, ok := rc.(*lazyPipe); ok {
 		lp.ctx, lp.id = ctx, id
 	}
 	return rc, err
 }
 
-func (s *Store) export(ctx context.Context, id string) (io.ReadCloser, error) {
+// ExportOption configures [Store.Export].
+type ExportOption func(*exportConfig)
+
+type exportConfig struct {
+	verifyFirst bool
+}
+
+// VerifyBeforeWrite makes an export of an imported layer check every
+// payload before any of its bytes go out: a payload of up to 8 MiB is read
+// into memory, checked against its recorded size and CRC-32C, then
+// written; a larger one is read and checked once, then copied (and
+// checked again as it goes). For output that can be cut back on error (a
+// regular file), so that a damaged layer never leaves unverified bytes in
+// it; the DiffID is still only known at the end. Layers exported from
+// their files (changed through a view, built through a Writer) have no
+// record to check against.
+func VerifyBeforeWrite() ExportOption { return func(c *exportConfig) { c.verifyFirst = true } }
+
+func (s *Store) export(ctx context.Context, id string, c exportConfig) (io.ReadCloser, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
@@ -89,7 +115,7 @@ func (s *Store) export(ctx context.Context, id string) (io.ReadCloser, error) {
 	return newLazyPipe(func(w io.Writer) error {
 		defer release()
 		dw := newDigestWriter(&ctxWriter{ctx: ctx, w: w})
-		if err := assemble(dw, newBinUnpacker(zr), g); err != nil {
+		if err := assemble(dw, newBinUnpacker(zr), g, c.verifyFirst); err != nil {
 			return fmt.Errorf("export %s: %w", id, err)
 		}
 		if err := dw.check(meta); err != nil {
@@ -150,7 +176,7 @@ func (l *lazyPipe) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (l *lazyPipe) cancelled() error {
-	return fmt.Errorf("export %s: %w", l.id, l.ctx.Err())
+	return fmt.Errorf("export %s: cancelled, the tar is incomplete: %w", l.id, l.ctx.Err())
 }
 
 func (l *lazyPipe) Read(p []byte) (int, error) {

@@ -44,3 +44,15 @@ func faultChunk(n int) int {
 	}
 	return min(n, 32<<10)
 }
+
+// faultErrHook, set only by tests, makes the fault points that check
+// faultErr fail as if the system call there had failed (nil: no fault).
+var faultErrHook atomic.Pointer[func(where string) error]
+
+// faultErr returns the error the test hook wants at where, or nil.
+func faultErr(where string) error {
+	if h := faultErrHook.Load(); h != nil {
+		return (*h)(where)
+	}
+	return nil
+}

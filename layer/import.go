@@ -33,7 +33,9 @@ func Import(ctx context.Context, home, id string, parents []string, r io.Reader,
 // tar-split so that [Store.Export] reproduces r byte for byte. The layer
 // appears only when the whole tar was read and written; on any error —
 // including ctx being cancelled — the store is left as it was, and the
-// error names the layer and the entry.
+// error names the layer and the entry. The one error after which the
+// layer is there is [ErrCommittedNotDurable] (renamed into place, the
+// final directory flush failed); Import then returns the size too.
 //
 // The parents follow the chain rules of [Store.NewWriter]: one parent
 // directory stands for its whole chain, several must be that whole chain;
@@ -65,6 +67,9 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	if err := w.Close(); err != nil {
+		if errors.Is(err, ErrCommittedNotDurable) {
+			return size, fmt.Errorf("import %s: %w", id, err)
+		}
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	return size, nil
@@ -94,6 +99,9 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 	tp := &trailerPacker{Packer: bp}
 	st := newSplitTar(ra, tp)
 	size, err := wintar.Import(ctx, st, w, wintar.WithStrictNames())
+	if cerr := ctx.Err(); err != nil && cerr != nil && errors.Is(err, cerr) {
+		return 0, w.cancelled(err, cerr, head.n.Load())
+	}
 	if err != nil {
 		err = notTar(err, head.bytes())
 		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
@@ -157,4 +165,23 @@ func (p *trailerPacker) complete() bool {
 		}
 	}
 	return true
+}
+
+// cancelled says what a cancel interrupted: how much of the input was
+// read, how many entries were complete and where the import was.
+func (w *Writer) cancelled(err, cause error, read int64) error {
+	where := ""
+	var ee *wintar.EntryError
+	if errors.As(err, &ee) {
+		switch {
+		case ee.Name != "":
+			where = fmt.Sprintf(", in entry %q", ee.Name)
+		case ee.After != "":
+			where = fmt.Sprintf(", waiting for the tar header after %q", ee.After)
+		default:
+			where = ", waiting for the first tar header"
+		}
+	}
+	return fmt.Errorf("cancelled after %d bytes of input and %d complete entries%s; nothing was stored: %w",
+		read, w.entries, where, cause)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	tstar "github.com/vbatts/tar-split/archive/tar"
@@ -25,10 +26,12 @@ type headRecorder struct {
 	r    io.Reader
 	mu   sync.Mutex
 	head []byte
+	n    atomic.Int64 // bytes read in all
 }
 
 func (h *headRecorder) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
+	h.n.Add(int64(n))
 	h.mu.Lock()
 	if room := sniffSize - len(h.head); room > 0 {
 		h.head = append(h.head, p[:min(n, room)]...)

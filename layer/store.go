@@ -56,7 +56,10 @@ func Open(home string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	// The home is readable by all, as the layers in it are (0755
+	// directories, 0644 files), so that other users can list, inspect,
+	// export and check a store; only .staging is private.
+	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	if err := mkdirBeneath(abs, stagingDir, 0o700); err != nil {
@@ -192,15 +195,19 @@ func ReadChain(dir string) ([]string, error) {
 }
 
 // WriteChain writes layerchain.json of a layer directory atomically (temp
-// file, fsync, rename): compact JSON of the paths, "null" for none, mode
-// 0600, as moby writes it.
+// file, fsync, rename): compact JSON of the paths, "null" for none. Its
+// mode is 0644 (chainMode), where moby writes 0600: the chain is no
+// secret, and read-only commands of other users need it.
 func WriteChain(dir string, chain []string) error {
 	b, err := json.Marshal(chain)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, chainFile), b, 0o600)
+	return writeFileAtomic(filepath.Join(dir, chainFile), b, chainMode)
 }
+
+// chainMode is the mode of layerchain.json (moby: 0600; see [WriteChain]).
+const chainMode = 0o644
 
 // ResolveID returns the alternate id stored in the layer's layerID (or
 // legacy layerId) file, or id itself when there is none. The stored id is

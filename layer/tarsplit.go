@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"hash/maphash"
 	"io"
@@ -149,10 +150,12 @@ func (u *binUnpacker) Next() (*storage.Entry, error) {
 // assemble writes the tar a tar-split record describes: segments verbatim,
 // each payload from the getter, exactly its recorded size, checked against
 // its recorded CRC-32C (a changed or truncated file fails the export with
-// an error naming it).
-func assemble(w io.Writer, u *binUnpacker, g *FileGetter) error {
+// an error naming it). With verifyFirst a payload is checked before any
+// of its bytes are written (see [VerifyBeforeWrite]).
+func assemble(w io.Writer, u *binUnpacker, g *FileGetter, verifyFirst bool) error {
 	buf := make([]byte, 256<<10)
 	crc := crc32.New(crcTable)
+	var held []byte // verifyFirst: a small payload, read whole
 	for {
 		e, err := u.Next()
 		if errors.Is(err, io.EOF) {
@@ -171,27 +174,62 @@ func assemble(w io.Writer, u *binUnpacker, g *FileGetter) error {
 				continue
 			}
 			name := e.GetName()
-			f, err := g.Get(name)
-			if err != nil {
+			if !verifyFirst {
+				if err := copyPayload(w, g, name, e, crc, buf); err != nil {
+					return err
+				}
+				continue
+			}
+			if e.Size <= maxHeldPayload {
+				if int64(cap(held)) < e.Size {
+					held = make([]byte, 0, min(max(2*int64(cap(held)), e.Size), maxHeldPayload))
+				}
+				bw := bytes.NewBuffer(held[:0])
+				if err := copyPayload(bw, g, name, e, crc, buf); err != nil {
+					return err
+				}
+				if _, err := w.Write(bw.Bytes()); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := copyPayload(io.Discard, g, name, e, crc, buf); err != nil {
 				return err
 			}
-			crc.Reset()
-			var pr io.ReadCloser = io.NopCloser(io.LimitReader(f, e.Size))
-			if of, ok := f.(*os.File); ok {
-				pr = payloadReader(of, e.Size)
-			}
-			n, err := io.CopyBuffer(io.MultiWriter(w, crc), pr, buf)
-			pr.Close()
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("payload of %q: %w", name, err)
-			}
-			if n != e.Size {
-				return fmt.Errorf("payload of %q: %d bytes, recorded %d: %w", name, n, e.Size, ErrCorrupt)
-			}
-			if !bytes.Equal(crc.Sum(nil), e.Payload) {
-				return fmt.Errorf("file integrity checksum failed for %q: %w", name, ErrCorrupt)
+			if err := copyPayload(w, g, name, e, crc, buf); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// maxHeldPayload is the largest payload a verifying export holds in
+// memory; larger ones are read twice.
+const maxHeldPayload = 8 << 20
+
+// copyPayload copies payload name of record entry e to w and checks its
+// size and CRC-32C.
+func copyPayload(w io.Writer, g *FileGetter, name string, e *storage.Entry, crc hash.Hash32, buf []byte) error {
+	f, err := g.Get(name)
+	if err != nil {
+		return err
+	}
+	crc.Reset()
+	var pr io.ReadCloser = io.NopCloser(io.LimitReader(f, e.Size))
+	if of, ok := f.(*os.File); ok {
+		pr = payloadReader(of, e.Size)
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(w, crc), pr, buf)
+	pr.Close()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("payload of %q: %w", name, err)
+	}
+	if n != e.Size {
+		return fmt.Errorf("payload of %q: %d bytes, recorded %d: %w", name, n, e.Size, ErrCorrupt)
+	}
+	if !bytes.Equal(crc.Sum(nil), e.Payload) {
+		return fmt.Errorf("file integrity checksum failed for %q: %w", name, ErrCorrupt)
+	}
+	return nil
 }

@@ -980,7 +980,7 @@ func (w *Writer) commit() (committed bool, err error) {
 		chain = w.parents
 	}
 	b, _ := json.Marshal(chain)
-	if err := os.WriteFile(filepath.Join(w.stage, chainFile), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(w.stage, chainFile), b, chainMode); err != nil {
 		return false, err
 	}
 	w.meta.Entries = w.entries
@@ -995,6 +995,9 @@ func (w *Writer) commit() (committed bool, err error) {
 		}
 	}
 	faultPoint("writer:before-sync")
+	if err := faultErr("writer:before-sync"); err != nil {
+		return false, err
+	}
 	if err := syncFS(w.stage); err != nil {
 		return false, err
 	}
@@ -1002,6 +1005,9 @@ func (w *Writer) commit() (committed bool, err error) {
 		return false, err
 	}
 	faultPoint("writer:before-rename")
+	if err := faultErr("writer:before-rename"); err != nil {
+		return false, err
+	}
 	if w.replace {
 		// The new layer takes the place of the old one in one step; the
 		// old one ends up in the staging directory, removed below or, if
@@ -1010,7 +1016,10 @@ func (w *Writer) commit() (committed bool, err error) {
 			return false, err
 		}
 		faultPoint("writer:after-exchange")
-		serr := syncDir(w.s.home)
+		serr := faultErr("writer:after-exchange")
+		if serr == nil {
+			serr = syncDir(w.s.home)
+		}
 		if err := removeAllBeneath(w.s.home, w.st.rel); err != nil {
 			w.s.log.Warn("replaced layer's old content left for cleanup", "layer", w.id, "dir", w.stage, "err", err)
 		}
@@ -1023,5 +1032,8 @@ func (w *Writer) commit() (committed bool, err error) {
 		return false, err
 	}
 	faultPoint("writer:after-rename")
+	if err := faultErr("writer:after-rename"); err != nil {
+		return true, err
+	}
 	return true, syncDir(w.s.home)
 }

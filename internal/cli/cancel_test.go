@@ -43,7 +43,7 @@ func TestImportCancelStalledStdin(t *testing.T) {
 			case code := <-done:
 				took := time.Since(start)
 				t.Logf("exit %d after %v: %s", code, took, strings.TrimSpace(errb.String()))
-				if code != 1 || !strings.Contains(errb.String(), "context canceled") || took > time.Second {
+				if code != 1 || !strings.Contains(errb.String(), "context canceled") || !strings.Contains(errb.String(), "cancelled after") || took > time.Second {
 					t.Errorf("exit %d after %v, stderr %q; want 1 within 1s, saying it was cancelled", code, took, errb.String())
 				}
 			case <-time.After(3 * time.Second):

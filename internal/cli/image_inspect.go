@@ -84,7 +84,7 @@ base layer first.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ls, err := o.openStore()
+			ls, err := o.openStoreReadOnly()
 			if err != nil {
 				return err
 			}

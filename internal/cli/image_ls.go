@@ -24,7 +24,7 @@ layers and their compressed size. With --json an array with, per image, what
   winlayer image ls --json | jq -r '.[].manifest_digest'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ls, err := o.openStore()
+			ls, err := o.openStoreReadOnly()
 			if err != nil {
 				return err
 			}

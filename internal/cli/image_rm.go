@@ -28,7 +28,7 @@ the kept blobs no image names.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ls, err := o.openStore()
+			ls, err := o.openExistingStore()
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ or 12+ hex digits of one). A NEW that names another image moves to this one.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ls, err := o.openStore()
+			ls, err := o.openExistingStore()
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -257,5 +258,29 @@ func TestImageLoadArchive(t *testing.T) {
 	var one inspectJSON
 	if code != 0 || json.Unmarshal([]byte(out), &one) != nil || !slices.Equal(one.References, []string{"example.com/load/b:1"}) || len(one.Layers) != 1 {
 		t.Fatalf("load :REF --json: %d %q %q", code, out, errOut)
+	}
+}
+
+// TestImageReadOnlyVerbs: image ls and inspect create nothing (a missing
+// store is an error naming it); image rm and tag refuse a missing store.
+func TestImageReadOnlyVerbs(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nostore")
+	for _, args := range [][]string{{"image", "ls"}, {"image", "inspect", "x:1"}, {"image", "rm", "x:1"}, {"image", "tag", "x:1", "y:1"}} {
+		_, errOut, code := run(t, nil, append([]string{"--store", missing}, args...)...)
+		if code != 1 || !strings.Contains(errOut, missing) {
+			t.Errorf("%v on a missing store: %d %q", args, code, errOut)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Fatalf("%v created the store", args)
+		}
+	}
+	// An existing store without images lists none and makes no index.
+	store := t.TempDir()
+	out, _, code := run(t, nil, "--store", store, "image", "ls", "--json")
+	if code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("image ls on an empty store: %d %q", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(store, ".images")); err == nil {
+		t.Errorf("image ls created .images")
 	}
 }

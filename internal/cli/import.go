@@ -56,6 +56,9 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			paths := make([]string, len(parents))
 			for i, p := range parents {
 				if !s.Exists(p) {
+					if fi, err := os.Lstat(s.Dir(p)); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+						return fmt.Errorf("import %s: parent %s: %s is a symlink, not a layer directory (not followed): %w", args[0], p, s.Dir(p), layer.ErrCorrupt)
+					}
 					return fmt.Errorf("import %s: parent %s does not exist in %s", args[0], p, s.Home())
 				}
 				paths[i] = s.Dir(p)

@@ -42,7 +42,7 @@ zero in the layer shows as "not set".`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.openStore()
+			s, err := o.openStoreReadOnly()
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ layerchain.json), missing_parents (the parents that are gone) and meta.`,
   winlayer ls --json | jq -r '.[].id'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := o.openStore()
+			s, err := o.openStoreReadOnly()
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ Prints each removed ID.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.openStore()
+			s, err := o.openExistingStore()
 			if err != nil {
 				return err
 			}
@@ -157,7 +157,7 @@ staging directory and is left alone). Every command that opens the store does
 this too; cleanup does only this.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := o.openStore()
+			s, err := o.openExistingStore()
 			if err != nil {
 				return err
 			}

@@ -33,14 +33,28 @@ func addStoreFlag(root *cobra.Command, o *options) {
 		"layer store directory; when not given: $WINLAYER_STORE, else /var/lib/winlayer for root, else ~/.local/share/winlayer")
 }
 
+// openStore opens (creating it if needed) the store of import.
 func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store) }
 
-// isTerminal reports whether f is a character device (a terminal).
+// openExistingStore opens the store of a command that changes an existing
+// one (rm, cleanup): a missing store is an error naming its path, not
+// created (a mistyped --store must not leave an empty store behind).
+func (o *options) openExistingStore() (*layer.Store, error) {
+	if _, err := layer.OpenReadOnly(o.store); err != nil {
+		return nil, err
+	}
+	return layer.Open(o.store)
+}
+
+// openStoreReadOnly opens the store of a command that only reads (ls,
+// inspect, export, check): nothing is created, no cleanup runs, and a
+// missing store is an error naming its path.
+func (o *options) openStoreReadOnly() (*layer.Store, error) { return layer.OpenReadOnly(o.store) }
+
+// isTerminal reports whether f is a terminal: an *os.File on which the
+// terminal's own control call works (see isatty_*.go). /dev/null, and
+// other character devices that are not terminals, are not.
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := file.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && isatty(file)
 }
