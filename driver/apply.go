@@ -24,7 +24,9 @@ var noReexec = os.Getenv("WINLAYER_NOREEXEC") != ""
 // ReexecInit runs the ApplyDiff child when this process is one (argv[0]
 // is "docker-windows-write-layer"): it imports the tar on standard input
 // as layer <id> of store <home> with the given parents, writes the size in
-// decimal to standard output, or the error to standard error, and exits.
+// decimal to standard output, or the error to standard error as one JSON
+// line (its message and the names of the sentinel errors it matches, so
+// that the parent's error matches them too), and exits.
 // In any other process it returns false at once. Programs embedding the
 // driver call it first in main (tests: in TestMain).
 func ReexecInit() bool {
@@ -38,7 +40,7 @@ func ReexecInit() bool {
 	home, id, parents := os.Args[1], os.Args[2], os.Args[3:]
 	size, err := applyInline(home, id, parents, os.Stdin)
 	if err != nil {
-		fmt.Fprint(os.Stderr, err)
+		os.Stderr.Write(encodeChildError(err))
 		os.Exit(1)
 	}
 	fmt.Fprint(os.Stdout, size)
@@ -80,7 +82,11 @@ func (d *Driver) ApplyDiff(id, parent string, diff io.Reader) (int64, error) {
 	}
 	defer d.forget(id)
 	if noReexec || runtime.GOOS == "windows" {
-		return d.importLayer(id, chain, diff)
+		size, err := d.importLayer(id, chain, diff)
+		if err != nil {
+			return 0, fmt.Errorf("apply diff %s: %w", id, err)
+		}
+		return size, nil
 	}
 	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: append([]string{reexecName, d.home, id}, chain...)}
 	if _, err := os.Stat(cmd.Path); err != nil {
@@ -93,7 +99,10 @@ func (d *Driver) ApplyDiff(id, parent string, diff io.Reader) (int64, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = diff, &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("apply diff %s: re-exec error: %v: %s", id, err, strings.TrimSpace(stderr.String()))
+		if cerr := decodeChildError(stderr.String()); cerr != nil {
+			return 0, fmt.Errorf("apply diff %s: %w", id, cerr)
+		}
+		return 0, fmt.Errorf("apply diff %s: re-exec child: %w: %s", id, err, strings.TrimSpace(stderr.String()))
 	}
 	size, err := strconv.ParseInt(strings.TrimSpace(stdout.String()), 10, 64)
 	if err != nil {

@@ -1,13 +1,13 @@
 package driver
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 
+	"github.com/winlayer/winlayer/internal/overlay"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -15,7 +15,7 @@ import (
 // for paths absent below, Modify for changed files and for directories
 // whose entries changed, Delete for removed paths; paths are rooted at "/"
 // of the view. parent is ignored: the chain recorded in the layer is what
-// counts.
+// counts. Deletions are the layer's overlay whiteouts (internal/overlay).
 func (d *Driver) Changes(id, parent string) ([]Change, error) {
 	rid, err := d.resolve(id)
 	if err != nil {
@@ -24,28 +24,16 @@ func (d *Driver) Changes(id, parent string) ([]Change, error) {
 	if !d.store.Exists(rid) {
 		return nil, fmt.Errorf("changes %s: %w", id, layer.ErrNotExist)
 	}
-	if err := d.ensureSandbox(rid); err != nil {
-		return nil, err
-	}
-	chain, err := layer.ReadChain(d.dir(rid))
+	v, err := d.view(context.Background(), rid)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("changes %s: %w", id, err)
 	}
-	var lowers []string
-	for _, p := range chain {
-		lf := filepath.Join(p, "Files")
-		if real, err := filepath.EvalSymlinks(lf); err == nil {
-			lf = real
-		}
-		lowers = append(lowers, lf)
-	}
-	upper := filepath.Join(d.dir(rid), "Files")
-	if real, err := filepath.EvalSymlinks(upper); err == nil {
-		upper = real
+	own, lowers := v.Upper, v.Lower
+	if v.ReadOnly {
+		own, lowers = v.Lower[0], v.Lower[1:]
 	}
 	var out []Change
-	err = walkChanges(upper, "/", lowers, &out)
-	if err != nil {
+	if err := walkChanges(own, "/", lowers, &out); err != nil {
 		return nil, fmt.Errorf("changes %s: %w", id, err)
 	}
 	return out, nil
@@ -63,64 +51,24 @@ func walkChanges(upper, dir string, lowers []string, out *[]Change) error {
 		if err != nil {
 			return err
 		}
-		if isWhiteout(fi) {
+		if overlay.IsWhiteoutAt(full, fi) {
 			*out = append(*out, Change{Path: p, Kind: ChangeDelete})
 			continue
 		}
-		below := existsBelow(lowers, p)
 		kind := ChangeAdd
-		if below {
+		if _, below := overlay.Lookup(lowers, p); below {
 			kind = ChangeModify
 		}
 		*out = append(*out, Change{Path: p, Kind: kind})
 		if fi.IsDir() {
-			if err := walkChanges(upper, p, lowers, out); err != nil {
+			below := lowers
+			if overlay.IsOpaque(full) {
+				below = nil // nothing under an opaque directory comes from below
+			}
+			if err := walkChanges(upper, p, below, out); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// existsBelow reports whether p is visible in the lower layers (nearest
-// first), honouring whiteouts and opaque directories on the way.
-func existsBelow(lowers []string, p string) bool {
-	for _, l := range lowers {
-		hidden, opaque := false, false
-		cur := l
-		parts := splitPath(p)
-		for i, c := range parts {
-			cur = filepath.Join(cur, c)
-			fi, err := os.Lstat(cur)
-			if errors.Is(err, fs.ErrNotExist) {
-				break
-			}
-			if err != nil || isWhiteout(fi) {
-				hidden = true
-				break
-			}
-			if i == len(parts)-1 {
-				return true
-			}
-			if !fi.IsDir() {
-				break
-			}
-			if isOpaqueDir(cur) {
-				opaque = true
-			}
-		}
-		if hidden || opaque {
-			return false
-		}
-	}
-	return false
-}
-
-func splitPath(p string) []string {
-	var parts []string
-	for p != "/" && p != "" && p != "." {
-		parts = append([]string{path.Base(p)}, parts...)
-		p = path.Dir(p)
-	}
-	return parts
 }

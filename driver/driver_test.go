@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/winlayer/winlayer/driver/internal/fakemount"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -28,17 +29,40 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newDriver returns a driver in a fresh home; it skips only where overlay
-// mounts are truly impossible (not root, no overlayfs).
+// newDriver returns a driver in a fresh home: with the Linux mounter
+// where overlay mounts are possible (root, overlayfs), else with the
+// fake mounter, which runs the driver's logic without privilege.
 func newDriver(t *testing.T, opts ...string) *Driver {
+	t.Helper()
+	var o []Option
+	if !canMount() {
+		o = append(o, WithMounter(fakemount.New()))
+	}
+	return openDriver(t, opts, o...)
+}
+
+// newRealDriver is newDriver for tests of the real mounts (sizes, owners):
+// it skips only where overlay mounts are truly impossible (not root, no
+// overlayfs).
+func newRealDriver(t *testing.T, opts ...string) *Driver {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for overlay mounts")
 	}
-	if b, err := os.ReadFile("/proc/filesystems"); err != nil || !bytes.Contains(b, []byte("overlay")) {
+	if !canMount() {
 		t.Skip("kernel has no overlayfs")
 	}
-	d, err := New(t.TempDir(), opts)
+	return openDriver(t, opts)
+}
+
+func canMount() bool {
+	b, err := os.ReadFile("/proc/filesystems")
+	return os.Geteuid() == 0 && err == nil && bytes.Contains(b, []byte("overlay"))
+}
+
+func openDriver(t *testing.T, opts []string, o ...Option) *Driver {
+	t.Helper()
+	d, err := New(t.TempDir(), opts, o...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +134,7 @@ func TestOptions(t *testing.T) {
 // TestCreateEmpty: a new layer's view is an empty 0755 root-owned directory
 // with no bookkeeping in it.
 func TestCreateEmpty(t *testing.T) {
-	d := newDriver(t)
+	d := newRealDriver(t)
 	if err := d.Create("empty", "", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +163,7 @@ func TestCreateEmpty(t *testing.T) {
 // TestUnixMetadataSurvives: modes, sticky, setuid and owners written
 // through a view show in the layer and its children.
 func TestUnixMetadataSurvives(t *testing.T) {
-	d := newDriver(t)
+	d := newRealDriver(t)
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 	if err := d.CreateReadWrite("Base", "", nil); err != nil {
@@ -298,7 +322,7 @@ func TestDiffApplyChanges(t *testing.T) {
 
 // TestSandboxSize: writes past a sandbox's size fail with ENOSPC or EDQUOT.
 func TestSandboxSize(t *testing.T) {
-	d := newDriver(t)
+	d := newRealDriver(t)
 	if err := d.Create("base", "", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +349,7 @@ func TestSandboxSize(t *testing.T) {
 
 // TestExpandSandbox: a sandbox's limit can be raised while it is in use.
 func TestExpandSandbox(t *testing.T) {
-	d := newDriver(t)
+	d := newRealDriver(t)
 	if err := d.CreateReadWrite("sb", "", &CreateOpts{StorageOpt: map[string]string{"size": "40M"}}); err != nil {
 		if errors.Is(err, ErrSizeLimitUnsupported) {
 			t.Skipf("no loop devices here: %v", err)

@@ -20,7 +20,7 @@ import (
 // a deleted lower file) is in its Diff, Changes, DiffSize and DiffGetter,
 // while mounted, unmounted, and after a restart over the same home.
 func TestSandboxDiff(t *testing.T) {
-	d := newDriver(t)
+	d := newRealDriver(t)
 	must(t, d.Create("base", "", nil))
 	writeFile(t, d, "base", "gone.txt", []byte("delete me"))
 	if err := d.CreateReadWrite("sb", "base", nil); err != nil {

@@ -32,8 +32,10 @@ import (
 type ImportOption func(*importConfig)
 
 type importConfig struct {
-	pending bool
-	verify  func(diffID string) error
+	pending       bool
+	verify        func(diffID string) error
+	sandboxSize   int64            // WithSandbox
+	sandboxFormat SandboxFormatter // WithSandbox; nil: no sandbox
 }
 
 // WithPendingParents lets the parents of the new layer be layers that are

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/winlayer/winlayer/internal/overlay"
 	"github.com/winlayer/winlayer/wintar"
 )
 
@@ -325,9 +326,10 @@ func (c *checker) onDisk(e *Entry) {
 			return
 		}
 	}
-	fi, err := os.Lstat(filepath.Join(c.dir, filepath.FromSlash(e.Name)))
+	onDiskPath := filepath.Join(c.dir, filepath.FromSlash(e.Name))
+	fi, err := os.Lstat(onDiskPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		if e.Kind != KindTombstone { // without root a whiteout has no device
+		if e.Kind != KindTombstone { // a file system without whiteout forms keeps none on disk
 			c.r.add(e.Name, "missing: the index has a %s", e.Kind)
 			c.badOnDisk[e.Name] = true
 		}
@@ -348,7 +350,7 @@ func (c *checker) onDisk(e *Entry) {
 	case KindReparse:
 		ok = mode&fs.ModeSymlink != 0
 	case KindTombstone:
-		ok = isWhiteoutFile(fi)
+		ok = overlay.IsWhiteoutAt(onDiskPath, fi)
 	default:
 		c.r.add(e.Name, "unknown kind %q in the index", e.Kind)
 		return

@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("WINLAYER_CRASH_CHILD") == "1" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv("WINLAYER_CRASH_CHILD") == "sandbox" {
+		os.Exit(sandboxCrashChild())
+	}
 	os.Exit(m.Run())
 }
 

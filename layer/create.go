@@ -13,13 +13,20 @@ import (
 // empty Files directory (mode 0755) to be filled through a mounted view,
 // layerchain.json and winlayer's metadata. Like every commit it is staged
 // and renamed into place. The parents follow the chain rules of
-// [Store.NewWriter].
+// [Store.NewWriter]. With [WithSandbox] the layer is a sandbox, laid out
+// in staging and committed with the layer.
 func (s *Store) Create(id string, parents []string, opts ...ImportOption) error {
 	w, err := s.NewWriter(id, parents, opts...)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}
 	w.dirty = true
+	if c := importConfigOf(opts); c.sandboxFormat != nil {
+		if err := makeSandbox(w.stage, c.sandboxSize, c.sandboxFormat); err != nil {
+			w.Abort()
+			return fmt.Errorf("create %s: %w", id, err)
+		}
+	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}

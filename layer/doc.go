@@ -17,6 +17,12 @@
 // exists whole or not at all. [Store.Cleanup] (and [Open]) remove what an
 // interrupted import or removal left behind.
 //
+// The store also plans the views a graph driver mounts: [Store.View]
+// describes a layer's view (lower directories, upper, work, read-only or
+// not, sandboxes), and [Store.Create] with [WithSandbox] lays a sandbox
+// out inside the same crash-safe commit; the driver only executes the
+// plan (package driver).
+//
 // Every name is checked before anything is written ([wintar.ValidateName]):
 // nothing is ever written outside the layer directory.
 package layer

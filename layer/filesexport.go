@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/winlayer/winlayer/backupstream"
+	"github.com/winlayer/winlayer/internal/overlay"
 	"github.com/winlayer/winlayer/wintar"
 )
 
@@ -71,7 +72,7 @@ func (x *filesExporter) walk(name string) error {
 	}
 	win := wintar.ToWindows(name)
 	switch {
-	case fi.Mode()&os.ModeCharDevice != 0 && isWhiteoutFile(fi):
+	case overlay.IsWhiteoutAt(p, fi):
 		return wintar.WriteWhiteout(x.tw, win)
 	case fi.IsDir():
 		e := x.metaFor(name, KindDir)
@@ -82,7 +83,7 @@ func (x *filesExporter) walk(name string) error {
 		if err := x.writeEntry(e, win); err != nil {
 			return err
 		}
-		if isOpaque(p) {
+		if overlay.IsOpaque(p) {
 			if err := wintar.WriteWhiteout(x.tw, win+`\.wh..opq`); err != nil {
 				return err
 			}

@@ -103,7 +103,7 @@ func (w *Writer) importTar(ctx context.Context, r io.Reader) (int64, error) {
 		return 0, w.cancelled(err, cerr, head.n.Load())
 	}
 	if err != nil {
-		err = notTar(err, head.bytes())
+		err = asInvalidEntry(notTar(err, head.bytes()))
 		if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
 			err = fmt.Errorf("%w: %w", err, ErrTruncated)
 		}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/winlayer/winlayer/internal/overlay"
 	"github.com/winlayer/winlayer/layer/layertest"
 )
 
@@ -138,9 +139,9 @@ func storeTree(t testing.TB, home string) string {
 				return err
 			}
 			line += " -> " + target
-		case fi.IsDir() && isOpaque(p):
+		case fi.IsDir() && overlay.IsOpaque(p):
 			line += " opaque"
-		case isWhiteoutFile(fi):
+		case overlay.IsWhiteoutDevice(fi):
 			line += " whiteout"
 		}
 		lines = append(lines, line)

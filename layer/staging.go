@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -154,6 +155,8 @@ func (s *Store) cleanStaging() []error {
 		}
 		if err := removeAllBeneath(s.home, filepath.Join(stagingDir, base)); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
+		} else if slices.Contains(names, base) {
+			s.log.Debug("removed what an interrupted import left", "dir", filepath.Join(s.home, stagingDir, base))
 		}
 		lk.release()
 	}

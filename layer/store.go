@@ -42,7 +42,9 @@ type Option func(*Store)
 // working beside another that owns the store).
 func WithoutCleanup() Option { return func(s *Store) { s.noCleanup = true } }
 
-// WithLogger sets the logger for warnings (default slog.Default()).
+// WithLogger sets the store's logger (default slog.Default()): warnings
+// (a replaced layer's old content left for cleanup) and, at debug level,
+// what Cleanup removed.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // Open opens (creating if needed) the store in home and removes debris of
@@ -319,7 +321,9 @@ func (s *Store) Cleanup() error {
 		if de.IsDir() {
 			if err := removeAllBeneath(s.home, de.Name()); err != nil {
 				errs = append(errs, fmt.Errorf("cleanup %s: %w", de.Name(), err))
+				continue
 			}
+			s.log.Debug("removed what an interrupted removal left", "dir", filepath.Join(s.home, de.Name()))
 		}
 	}
 	errs = append(errs, s.cleanStaging()...)

@@ -4,57 +4,38 @@ import (
 	"os"
 	"syscall"
 
-	"errors"
-
 	"golang.org/x/sys/unix"
+
+	"github.com/winlayer/winlayer/internal/overlay"
 )
 
-// Overlayfs conventions for deletions in a layer's Files tree: a whiteout
-// is a character device 0/0, an opaque directory carries the xattr
-// trusted.overlay.opaque=y.
-const opaqueXattr = "trusted.overlay.opaque"
+// Overlayfs conventions for deletions in a layer's Files tree live in
+// internal/overlay (shared with the driver).
 
-// makeWhiteout creates an overlay whiteout at p. Without the privilege to
-// create devices (not root) it does nothing: such a store cannot be
-// mounted with overlayfs anyway, and the index keeps the tombstone.
+// makeWhiteout creates an overlay whiteout at p: a character device 0/0,
+// or without the privilege to create devices (not root) overlayfs' xattr
+// form (user.overlay.whiteout), which unprivileged readers of the store
+// (the driver's Changes, export of a changed layer) honour. Where neither
+// can be made it does nothing: the index keeps the tombstone.
 func makeWhiteout(p string) error {
-	err := unix.Mknod(p, unix.S_IFCHR, 0)
-	if errors.Is(err, unix.EPERM) {
-		return nil
+	if err := overlay.Whiteout(p); err != nil && !overlay.NoPrivilege(err) {
+		return err
 	}
-	return err
+	return nil
 }
 
-// makeOpaque marks directory p opaque for overlayfs (ignored without privilege).
+// makeOpaque marks directory p opaque for overlayfs: trusted.overlay.opaque,
+// or without privilege user.overlay.opaque (ignored where neither works).
 func makeOpaque(p string) error {
-	err := unix.Setxattr(p, opaqueXattr, []byte("y"), 0)
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOTSUP) {
-		return nil
+	if err := overlay.Opaque(p); err != nil && !overlay.NoPrivilege(err) {
+		return err
 	}
-	return err
-}
-
-// isWhiteout reports whether a file mode and device number are an overlay whiteout.
-func isWhiteoutDev(mode uint32, rdev uint64) bool {
-	return mode&unix.S_IFMT == unix.S_IFCHR && rdev == 0
-}
-
-// isOpaque reports whether directory p is marked opaque.
-func isOpaque(p string) bool {
-	var b [1]byte
-	n, err := unix.Lgetxattr(p, opaqueXattr, b[:])
-	return err == nil && n == 1 && b[0] == 'y'
+	return nil
 }
 
 // exchange swaps two directories atomically (renameat2 RENAME_EXCHANGE).
 func exchange(a, b string) error {
 	return unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
-}
-
-// isWhiteoutFile reports whether fi is an overlay whiteout (char device 0/0).
-func isWhiteoutFile(fi os.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && isWhiteoutDev(st.Mode, st.Rdev)
 }
 
 // fileAtime returns the access time of fi in nanoseconds.

@@ -11,10 +11,6 @@ func makeWhiteout(p string) error { return nil }
 
 func makeOpaque(p string) error { return nil }
 
-func isWhiteoutDev(mode uint32, rdev uint64) bool { return false }
-
-func isOpaque(p string) bool { return false }
-
 // exchange swaps two directories: not atomic without renameat2.
 func exchange(a, b string) error {
 	tmp := a + ".exchange"
@@ -26,8 +22,6 @@ func exchange(a, b string) error {
 	}
 	return os.Rename(tmp, b)
 }
-
-func isWhiteoutFile(fi os.FileInfo) bool { return false }
 
 func fileAtime(fi os.FileInfo) (int64, bool) { return 0, false }
 

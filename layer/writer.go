@@ -166,7 +166,7 @@ func (w *Writer) check() error {
 		return w.err
 	}
 	if w.done {
-		return errors.New("layer writer is closed")
+		return fmt.Errorf("layer %s: %w", w.id, ErrClosed)
 	}
 	return nil
 }

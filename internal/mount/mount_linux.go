@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -116,33 +117,59 @@ func unescapeMountinfo(s string) string {
 	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
 }
 
-// Sandbox creates (if missing) a sparse ext4 image of size bytes at image
-// and mounts it at target through a loop device: the Linux counterpart of
-// a sandbox.vhdx, whose size is a hard limit (writes past it fail with
-// ENOSPC). Needs root and mkfs.ext4.
+// FormatSandbox creates a sparse ext4 image of size bytes at image (a new
+// file) holding an empty directory Files (mode 0755): the Linux
+// counterpart of a sandbox.vhdx, whose size is a hard limit (writes past
+// it fail with ENOSPC). Needs mkfs.ext4 (ErrNotSupported without), not
+// root.
+func FormatSandbox(image string, size int64) error {
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		return fmt.Errorf("sandbox: mkfs.ext4 not found: %w", ErrNotSupported)
+	}
+	f, err := os.OpenFile(image, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(image)
+		return err
+	}
+	// The file system's content comes from a directory (-d): Files, made
+	// here rather than written into the mounted file system afterwards.
+	root, err := os.MkdirTemp(filepath.Dir(image), ".sandbox-root-")
+	if err != nil {
+		os.Remove(image)
+		return err
+	}
+	defer os.RemoveAll(root)
+	if err := os.Chmod(root, 0o755); err != nil {
+		os.Remove(image)
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(root, "Files"), 0o755); err != nil {
+		os.Remove(image)
+		return err
+	}
+	out, err := exec.Command(mkfs, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", "-d", root, image).CombinedOutput()
+	if err != nil {
+		os.Remove(image)
+		return fmt.Errorf("sandbox: mkfs.ext4: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Sandbox mounts the sandbox image at target through a loop device,
+// formatting it first (size bytes) if it is missing. A target already
+// mounted is left as it is. Needs root (ErrNotSupported without).
 func Sandbox(image, target string, size int64) error {
 	if _, err := os.Stat(image); errors.Is(err, os.ErrNotExist) {
-		f, err := os.OpenFile(image, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
+		if err := FormatSandbox(image, size); err != nil {
 			return err
-		}
-		err = f.Truncate(size)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(image)
-			return err
-		}
-		mkfs, err := exec.LookPath("mkfs.ext4")
-		if err != nil {
-			os.Remove(image)
-			return fmt.Errorf("sandbox: mkfs.ext4 not found: %w", ErrNotSupported)
-		}
-		out, err := exec.Command(mkfs, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", image).CombinedOutput()
-		if err != nil {
-			os.Remove(image)
-			return fmt.Errorf("sandbox: mkfs.ext4: %v: %s", err, strings.TrimSpace(string(out)))
 		}
 	}
 	if IsMounted(target) {

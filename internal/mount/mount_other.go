@@ -16,3 +16,6 @@ func Sandbox(image, target string, size int64) error { return ErrNotSupported }
 
 // GrowSandbox is not supported outside Linux.
 func GrowSandbox(image, target string, size int64) error { return ErrNotSupported }
+
+// FormatSandbox is not supported outside Linux.
+func FormatSandbox(image string, size int64) error { return ErrNotSupported }
