@@ -146,9 +146,18 @@ func TestPushPullBenchImages(t *testing.T) {
 	}
 	for _, ref := range []string{gzRef, zsRef} {
 		store := filepath.Join(dir, "store-"+ref[strings.LastIndex(ref, ":")+1:])
-		n, err := childPull(ctx, store, ref, 2)
+		var times []layerTime
+		n, err := childPull(ctx, store, ref, 2, &times)
 		if err != nil {
 			t.Fatalf("childPull %s: %v", ref, err)
+		}
+		if len(times) != len(layers) {
+			t.Errorf("childPull %s: %d layer times, want %d", ref, len(times), len(layers))
+		}
+		for i, lt := range times {
+			if lt.Layer != i+1 || lt.start.IsZero() || lt.done.Before(lt.start) {
+				t.Errorf("childPull %s: layer %d: %+v", ref, i+1, lt)
+			}
 		}
 		if n <= 0 {
 			t.Errorf("childPull %s: %d bytes read", ref, n)

@@ -269,8 +269,8 @@ func (b *pullBench) rounds(ctx context.Context) error {
 			}
 			res.First = k == 0
 			s.op.Runs = append(s.op.Runs, res)
-			b.logf("run %d/%d: %-24s %7.3f s (cpu %.3f s, sync after %.3f s, peak RSS %.1f MiB)", r-b.cfg.warmup+1, b.cfg.runs,
-				s.name, res.Seconds, res.UserSeconds+res.SysSeconds, res.SyncAfterSeconds, mib(res.PeakRSSKiB))
+			b.logf("run %d/%d: %-24s %7.3f s (cpu %.3f s, sync after %.3f s, peak RSS %.1f MiB)%s", r-b.cfg.warmup+1, b.cfg.runs,
+				s.name, res.Seconds, res.UserSeconds+res.SysSeconds, res.SyncAfterSeconds, mib(res.PeakRSSKiB), layerTimes(res.Layers))
 		}
 	}
 	b.rep.LoadAfter = loadAvg()
@@ -351,4 +351,16 @@ func (b *pullBench) profile() error {
 		b.rep.Profiles = append(b.rep.Profiles, out)
 	}
 	return nil
+}
+
+// layerTimes describes when each layer of a pull was done ("" for none).
+func layerTimes(ls []layerTime) string {
+	if len(ls) == 0 {
+		return ""
+	}
+	s := "; layers done at"
+	for _, l := range ls {
+		s += fmt.Sprintf(" %d: %.2f s", l.Layer, l.Done)
+	}
+	return s
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/winlayer/winlayer/image"
 	"github.com/winlayer/winlayer/layer"
@@ -11,8 +13,9 @@ import (
 // childPull is the measured pull: winlayer's image pull (image.Store.Pull,
 // what "winlayer image pull" runs, compressed blobs kept as by default)
 // of ref into a new store in dir, jobs layers at once. It returns the
-// compressed bytes read.
-func childPull(ctx context.Context, dir, ref string, jobs int) (int64, error) {
+// compressed bytes read, and in *layers when each layer started and was
+// done.
+func childPull(ctx context.Context, dir, ref string, jobs int, layers *[]layerTime) (int64, error) {
 	ls, err := layer.Open(dir)
 	if err != nil {
 		return 0, err
@@ -22,7 +25,25 @@ func childPull(ctx context.Context, dir, ref string, jobs int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := image.OpenStore(ls).Pull(ctx, loc, cfg, image.PullOptions{})
+	times := make([]layerTime, len(pullLayers))
+	var mu sync.Mutex
+	progress := func(e image.Event) {
+		if e.Layer < 0 || e.Layer >= len(times) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case image.EventStart:
+			times[e.Layer].Layer, times[e.Layer].start = e.Layer+1, time.Now()
+		case image.EventDone:
+			times[e.Layer].done = time.Now()
+		}
+	}
+	res, err := image.OpenStore(ls).Pull(ctx, loc, cfg, image.PullOptions{Progress: progress})
+	mu.Lock()
+	*layers = times
+	mu.Unlock()
 	if err != nil {
 		return 0, err
 	}

@@ -26,9 +26,10 @@ func newChildPullCmds(cpuprofile *string) []*cobra.Command {
 		Short: "pull the image REF into the store in STORE",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChild(cmd.OutOrStdout(), *cpuprofile, func() (int64, error) {
-				return childPull(cmd.Context(), args[0], args[1], jobs)
-			})
+			var layers []layerTime
+			return runChildLayers(cmd.OutOrStdout(), *cpuprofile, func() (int64, error) {
+				return childPull(cmd.Context(), args[0], args[1], jobs, &layers)
+			}, &layers)
 		},
 	}
 	pull.Flags().IntVar(&jobs, "jobs", 0, "layers at once (0: the library's default)")
