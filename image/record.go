@@ -27,29 +27,29 @@ func (s *Store) record(p *plan) (*ImageInfo, error) {
 	}
 	md := sha256Of(p.manifestRaw)
 	cd := sha256Of(p.configRaw)
-	if err := s.putBlob(md, p.manifestRaw); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
-	}
-	if err := s.putBlob(cd, p.configRaw); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
-	}
 	rec := &Record{
 		ManifestDigest: md.String(), ManifestMediaType: string(p.manifestMT), ConfigDigest: cd.String(),
 		Platform: p.config.Platform(), Source: p.source, Repository: p.repository, Layers: lrs,
 		Created: time.Now().UTC(), GeneratedManifest: p.generated(),
 	}
+	blobs := map[v1.Hash][]byte{md: p.manifestRaw, cd: p.configRaw}
 	if p.indexRaw != nil {
 		id := sha256Of(p.indexRaw)
-		if err := s.putBlob(id, p.indexRaw); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
-		}
+		blobs[id] = p.indexRaw
 		rec.IndexDigest, rec.IndexMediaType = id.String(), string(p.indexMT)
 	}
 	var info *ImageInfo
+	// Under the index lock, so that a removal's collection (which holds it
+	// too) cannot drop these blobs between their writing and the record.
 	err := s.update(func(ix *indexFile) error {
 		for _, j := range p.layers {
 			if !s.layers.Exists(j.id) {
 				return fmt.Errorf("%s %s: layer %d %s was removed while the pull ran; pull again: %w", p.verb, p.what, j.i, j.id, layer.ErrNotExist)
+			}
+		}
+		for d, b := range blobs {
+			if err := s.putBlob(d, b); err != nil {
+				return fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 			}
 		}
 		key := rec.ManifestDigest
