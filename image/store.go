@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/winlayer/winlayer/layer"
 )
@@ -389,6 +388,3 @@ func (s *Store) UsersOf(id string) ([]string, error) {
 	sort.Strings(users)
 	return users, nil
 }
-
-// recordMediaType is a record's manifest media type as ggcr spells it.
-func (r *Record) recordMediaType() types.MediaType { return types.MediaType(r.ManifestMediaType) }
