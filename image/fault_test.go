@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -331,4 +332,26 @@ func TestPullImpostorLayer(t *testing.T) {
 	if imgs, _ := s.Images(); len(imgs) != 0 {
 		t.Errorf("image recorded over an impostor layer")
 	}
+}
+
+// TestPullOversizedBlob: a registry that sends more than the blob's size
+// (here the blob followed by junk) is refused after one byte past the size.
+func TestPullOversizedBlob(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(19, 2), false)
+	ds, ids := layerDigests(t, img)
+	l, _ := img.LayerByDigest(ds[1])
+	rc, _ := l.Compressed()
+	blob, _ := io.ReadAll(rc)
+	junk := append(append([]byte{}, blob...), bytes.Repeat([]byte{0}, 1<<20)...)
+	reg := registrytest.InProcess(t, blobWrap(ds[1], func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(junk)))
+		w.Write(junk)
+	}))
+	pushTest(t, reg.Host, "big/app:1", img)
+	s := newTestStore(t)
+	err := pullErr(s, reg.Host+"/big/app:1", Config{})
+	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "more than the") {
+		t.Fatalf("pull of an oversized blob: %v, want ErrDigestMismatch on the size", err)
+	}
+	checkNothingOf(t, s, ids[1], ds[1])
 }

@@ -40,11 +40,12 @@ type hashPipe struct {
 	err  error // io.EOF at the end, else why reading or writing stopped
 	w    io.Writer
 	prog func(int64)
+	max  int64 // > 0: the blob's size; more is an error
 }
 
-func newHashPipe(src io.ReadCloser, w io.Writer, progress func(int64)) *hashPipe {
+func newHashPipe(src io.ReadCloser, w io.Writer, max int64, progress func(int64)) *hashPipe {
 	p := newPipe(src)
-	p.h, p.w, p.prog = sha256.New(), w, progress
+	p.h, p.w, p.prog, p.max = sha256.New(), w, progress, max
 	p.start()
 	return p
 }
@@ -89,6 +90,10 @@ func (p *hashPipe) produce() {
 			var m int
 			m, err = p.src.Read(b[n:])
 			n += m
+		}
+		if p.max > 0 && p.n+int64(n) > p.max {
+			n = int(p.max - p.n)
+			err = fmt.Errorf("%w: the blob is more than the %d bytes the manifest says", ErrDigestMismatch, p.max)
 		}
 		if n > 0 {
 			if p.h != nil {

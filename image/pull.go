@@ -412,7 +412,13 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	if bw != nil {
 		w = bw
 	}
-	hp := newHashPipe(rc, w, func(n int64) {
+	// A blob of known size is read no further: a source that sends more
+	// (or an endless stream) fails there instead of filling the disk.
+	var max int64
+	if j.want.Hex != "" && j.desc.Size > 0 {
+		max = j.desc.Size
+	}
+	hp := newHashPipe(rc, w, max, func(n int64) {
 		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
 	})
 	br := bufio.NewReaderSize(hp, 64<<10)
@@ -458,6 +464,9 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		sum, n, err := hp.finish()
 		if err != nil {
 			return err
+		}
+		if j.want.Hex != "" && j.desc.Size > 0 && n != j.desc.Size {
+			return fmt.Errorf("%w: the blob is %d bytes, the manifest says %d", ErrDigestMismatch, n, j.desc.Size)
 		}
 		got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum)}
 		if j.want.Hex != "" && got != j.want {
