@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -22,11 +23,14 @@ type RemoveResult struct {
 	// Layers are the store layers removed (no image and no other layer
 	// needed them).
 	Layers []string `json:"layers"`
-	// Kept are layers of the removed images that stay because a layer
+	// Kept are image layers no image uses that stay because a layer
 	// outside the images (one imported by hand on top) needs them.
 	Kept []string `json:"kept"`
 	// Blobs are the blobs removed.
 	Blobs int `json:"blobs"`
+	// Deferred says that a pull was running: layers and fresh blobs were
+	// left for the next Remove or Collect.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // Remove drops the image name n. A reference drops only that reference;
@@ -35,7 +39,7 @@ type RemoveResult struct {
 // the image and all its references. Then the layers of dropped images that
 // no other image uses are removed (children first; a layer another layer
 // still needs stays and is listed in Kept), and so are the blobs no image
-// names. It all happens under the index lock.
+// names (see Collect). It all happens under the index lock.
 func (s *Store) Remove(n string) (*RemoveResult, error) {
 	res := &RemoveResult{}
 	var dropped []*Record
@@ -73,16 +77,34 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 	return res, s.collect(dropped, res)
 }
 
-// collect removes the layers and blobs of dropped records that the
-// remaining images do not use, under the index lock. A layer another
-// pull imported meanwhile but has not recorded yet may be removed too;
-// that pull then fails at its record and says to pull again.
+// Collect removes what no stored image needs: the layers image records
+// brought in (never a layer imported by hand) that no image uses — children
+// first; one another layer still needs stays, listed in Kept — and the
+// blobs no image names that belonged to removed images, or are an hour
+// old (orphans of failed pulls). While a pull runs (in any process)
+// layers and fresh blobs are left alone, and Deferred says so: the pull may
+// be about to record them; the next Remove or Collect takes them.
+func (s *Store) Collect() (*RemoveResult, error) {
+	res := &RemoveResult{}
+	return res, s.collect(nil, res)
+}
+
+// collect is Collect; the blobs of the dropped records go at once (when no
+// pull runs).
 func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 	unlock, err := s.lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	releasePulls, idle, err := tryLockFile(filepath.Join(s.home, imagesDir, pullsName))
+	if err != nil {
+		return err
+	}
+	if idle {
+		defer releasePulls()
+	}
+	res.Deferred = !idle
 	ix, err := s.read()
 	if err != nil {
 		return err
@@ -99,7 +121,6 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 			usedBlobs[l.Digest] = true
 		}
 	}
-	var errs []error
 	candidates := map[string]bool{}
 	for _, r := range dropped {
 		candidates[r.ManifestDigest], candidates[r.ConfigDigest] = true, true
@@ -108,29 +129,72 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		}
 		for _, l := range r.Layers {
 			candidates[l.Digest] = true
+			ix.Owned[l.ID] = true // (an index written before owned_layers)
 		}
-		// Children first: the top layer, then its parents.
-		for i := len(r.Layers) - 1; i >= 0; i-- {
-			id := r.Layers[i].ID
-			if usedLayers[id] || slices.Contains(res.Layers, id) || slices.Contains(res.Kept, id) {
+	}
+	var errs []error
+	changed := false
+	for d := range ix.Drop {
+		candidates[d] = true
+	}
+	if !idle {
+		// Remembered for the next collection.
+		for d := range candidates {
+			if !ix.Drop[d] {
+				ix.Drop[d] = true
+				changed = true
+			}
+		}
+	} else if len(ix.Drop) > 0 {
+		clear(ix.Drop)
+		changed = true
+	}
+	if idle {
+		// Owned layers no image uses, children first: a layer refused
+		// because another one needs it is tried again once that one went.
+		var todo []string
+		for id := range ix.Owned {
+			if usedLayers[id] {
 				continue
 			}
 			if !s.layers.Exists(id) {
+				delete(ix.Owned, id)
+				changed = true
 				continue
 			}
-			err := s.layers.Remove(id)
-			switch {
-			case err == nil:
-				res.Layers = append(res.Layers, id)
-			case errors.Is(err, layer.ErrInUse):
-				res.Kept = append(res.Kept, id)
-			default:
-				errs = append(errs, err)
+			todo = append(todo, id)
+		}
+		slices.Sort(todo)
+		for len(todo) > 0 {
+			var again []string
+			for _, id := range todo {
+				err := s.layers.Remove(id)
+				switch {
+				case err == nil:
+					res.Layers = append(res.Layers, id)
+					delete(ix.Owned, id)
+					changed = true
+				case errors.Is(err, layer.ErrInUse):
+					again = append(again, id)
+				default:
+					errs = append(errs, err)
+				}
 			}
+			if len(again) == len(todo) {
+				res.Kept = append(res.Kept, again...)
+				break
+			}
+			todo = again
 		}
 	}
-	// Blobs: those of the dropped images that nothing uses now, and
-	// orphans (of failed pulls) older than staleTemp.
+	if changed {
+		if err := s.write(ix); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Blobs: those of removed images (now or in a deferred collection)
+	// that nothing uses now, and orphans (of failed pulls) older than
+	// staleTemp; while a pull runs, only the old ones.
 	all, err := s.blobDigests()
 	if err != nil {
 		errs = append(errs, err)
@@ -141,7 +205,7 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		if usedBlobs[ds] {
 			continue
 		}
-		if !candidates[ds] && !s.blobOlder(d, now.Add(-staleTemp)) {
+		if !(idle && candidates[ds]) && !s.blobOlder(d, now.Add(-staleTemp)) {
 			continue
 		}
 		if err := os.Remove(s.blobPath(d)); err == nil {

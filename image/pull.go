@@ -98,6 +98,11 @@ func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOpt
 	if loc.Kind != KindRegistry {
 		verb = "load"
 	}
+	release, err := s.pullLease()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	defer release()
 	src, err := Open(ctx, loc, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", verb, err)

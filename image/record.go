@@ -57,6 +57,9 @@ func (s *Store) record(p *plan) (*ImageInfo, error) {
 			rec.Created = old.Created
 		}
 		ix.Images[key] = rec
+		for _, l := range rec.Layers {
+			ix.Owned[l.ID] = true
+		}
 		for _, r := range p.refs {
 			ix.Refs[r] = key
 		}

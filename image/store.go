@@ -38,6 +38,7 @@ const (
 	blobsDir  = ".blobs"  // content by digest: blobs/sha256/<hex>, tmp/
 	indexName = "index.json"
 	lockName  = "lock"
+	pullsName = "pulls.lock"
 	formatV   = 1
 )
 
@@ -124,13 +125,20 @@ type indexFile struct {
 	Version int                `json:"version"`
 	Refs    map[string]string  `json:"refs"`
 	Images  map[string]*Record `json:"images"`
+	// Owned are the store layers that image records brought in: the ones
+	// a collection may remove once no image uses them (a layer imported by
+	// hand is never owned).
+	Owned map[string]bool `json:"owned_layers,omitempty"`
+	// Drop are blobs of removed images that a collection left because a
+	// pull was running; the next one removes those no image uses.
+	Drop map[string]bool `json:"drop_blobs,omitempty"`
 }
 
 func (s *Store) indexPath() string { return filepath.Join(s.home, imagesDir, indexName) }
 
 // read loads the index; a store without one has no images.
 func (s *Store) read() (*indexFile, error) {
-	ix := &indexFile{Version: formatV, Refs: map[string]string{}, Images: map[string]*Record{}}
+	ix := &indexFile{Version: formatV, Refs: map[string]string{}, Images: map[string]*Record{}, Owned: map[string]bool{}, Drop: map[string]bool{}}
 	b, err := os.ReadFile(s.indexPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return ix, nil
@@ -149,6 +157,12 @@ func (s *Store) read() (*indexFile, error) {
 	}
 	if ix.Images == nil {
 		ix.Images = map[string]*Record{}
+	}
+	if ix.Owned == nil {
+		ix.Owned = map[string]bool{}
+	}
+	if ix.Drop == nil {
+		ix.Drop = map[string]bool{}
 	}
 	return ix, nil
 }
@@ -188,6 +202,17 @@ func (s *Store) lock() (func(), error) {
 		return nil, fmt.Errorf("image index: %w", err)
 	}
 	return lockFile(filepath.Join(dir, lockName))
+}
+
+// pullLease is held (shared) by every pull while it runs; a collection
+// that cannot take it exclusively leaves layers and fresh blobs alone,
+// since a running pull may be about to record them.
+func (s *Store) pullLease() (func(), error) {
+	dir := filepath.Join(s.home, imagesDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("image index: %w", err)
+	}
+	return lockShared(filepath.Join(dir, pullsName))
 }
 
 // writeAtomic writes path through a temporary file in its directory,

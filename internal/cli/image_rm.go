@@ -18,7 +18,9 @@ func newImageRmCmd(o *options) *cobra.Command {
 last one. A manifest digest drops the image with all its references. The layers
 of a dropped image that no other image uses are removed too (a layer that
 another layer, say one imported by hand on top, still needs stays), and so are
-the kept blobs no image names.`,
+the kept blobs no image names. Layers imported by hand ('winlayer import') are
+never removed by it. While a pull runs, layers and new blobs are left alone (the
+pull may be about to use them) and the next 'image rm' removes them.`,
 		Example: `  winlayer image rm 127.0.0.1:5000/app:1
   winlayer image rm sha256:4f1c…`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +47,9 @@ the kept blobs no image names.`,
 					}
 					for _, l := range res.Layers {
 						fmt.Fprintf(o.stdout, "removed layer: %s\n", l)
+					}
+					if res.Deferred && len(res.Deleted) > 0 {
+						fmt.Fprintln(o.stderr, "winlayer: a pull is running: the layers and blobs no image needs now are left for the next 'image rm'")
 					}
 					if len(res.Kept) > 0 {
 						fmt.Fprintf(o.stderr, "winlayer: kept layers other layers need: %s\n", strings.Join(res.Kept, ", "))
