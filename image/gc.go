@@ -78,7 +78,8 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 }
 
 // Collect removes what no stored image needs: the layers image records
-// brought in (never a layer imported by hand) that no image uses — children
+// brought in or took as theirs (a layer imported by hand only if a pull
+// found it under a ChainID and recorded it) that no image uses — children
 // first; one another layer still needs stays, listed in Kept — and the
 // blobs no image names that belonged to removed images, or are an hour
 // old (orphans of failed pulls). While a pull runs (in any process)
