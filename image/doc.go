@@ -8,5 +8,13 @@
 // diffID), so a base shared by many images is stored once.
 //
 // The package is built on go-containerregistry: a source is read as a
-// v1.ImageIndex or v1.Image, and a destination is written from one.
+// v1.ImageIndex or v1.Image (Open, Source.Resolve), and a destination is
+// written from one (Write, Copy).
+//
+// The store side: OpenStore gives the image index of a layer store
+// (<store>/.images/index.json, blobs by digest in <store>/.blobs). Store.Pull
+// brings an image in, each missing layer in one streaming pass verified
+// before it commits (see layer.WithVerify); Images, Lookup, Tag and Remove
+// manage the index; Store.Image gives a stored image back as a v1.Image for
+// push and save, blob for blob.
 package image

@@ -33,6 +33,7 @@ type ImportOption func(*importConfig)
 
 type importConfig struct {
 	pending       bool
+	verify        func(diffID string) error
 	sandboxSize   int64            // WithSandbox
 	sandboxFormat SandboxFormatter // WithSandbox; nil: no sandbox
 }
@@ -48,6 +49,18 @@ type importConfig struct {
 // with "failed to find link target" and must be imported after its
 // parents are committed.
 func WithPendingParents() ImportOption { return func(c *importConfig) { c.pending = true } }
+
+// WithVerify has [Store.Import] call verify with the DiffID of the tar it
+// read ("sha256:<hex>") once the whole input was read and written, and
+// before the layer is committed. An error from verify discards the layer
+// (the store is left as it was) and is returned, wrapped, by Import. A
+// pull uses it to check the DiffID against the image config and to finish
+// reading and checking the compressed stream (its digest) first, so a
+// layer whose download does not verify never appears in the store.
+// Only Import calls verify.
+func WithVerify(verify func(diffID string) error) ImportOption {
+	return func(c *importConfig) { c.verify = verify }
+}
 
 func importConfigOf(opts []ImportOption) importConfig {
 	var c importConfig

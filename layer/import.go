@@ -44,6 +44,11 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	size, err := w.importTar(ctx, r)
+	if c := importConfigOf(opts); err == nil && c.verify != nil {
+		if err = c.verify(w.meta.DiffID); err != nil {
+			err = fmt.Errorf("verify: %w", err)
+		}
+	}
 	if err == nil {
 		// A cancel that came with the end of the tar still counts: the
 		// commit (syncfs) is the one step that cannot stop midway.

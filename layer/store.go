@@ -298,7 +298,9 @@ func (s *Store) Cleanup() error {
 		return fmt.Errorf("cleanup %s: %w", s.home, err)
 	}
 	for _, de := range des {
-		if !strings.HasSuffix(de.Name(), removingSuffix) {
+		// Only <id>-removing: dot-directories (the image index, kept
+		// blobs) are not layers, whatever their name ends with.
+		if !strings.HasSuffix(de.Name(), removingSuffix) || ValidateID(strings.TrimSuffix(de.Name(), removingSuffix)) != nil {
 			continue
 		}
 		if de.Type()&fs.ModeSymlink != 0 {

@@ -27,6 +27,18 @@ type childResult struct {
 	// PeakRSSKiB is the process's own peak resident set (VmHWM), read at
 	// the end; -1 where the OS does not say.
 	PeakRSSKiB int64 `json:"peak_rss_kib"`
+	// Layers are when each layer of a pull started and was done.
+	Layers []layerTime `json:"layers,omitempty"`
+}
+
+// layerTime is when one layer of a pull started downloading and was
+// imported and verified, in seconds from the start of the pull.
+type layerTime struct {
+	Layer int     `json:"layer"`
+	Start float64 `json:"start_seconds"`
+	Done  float64 `json:"done_seconds"`
+
+	start, done time.Time
 }
 
 // newChildCmd returns the hidden "child" command the benchmark re-executes
@@ -59,12 +71,19 @@ func newChildCmd() *cobra.Command {
 			})
 		},
 	})
+	child.AddCommand(newChildPullCmds(&cpuprofile)...)
 	return child
 }
 
 // runChild times op (profiling it to cpuprofile if set) and prints its
 // childResult to w.
 func runChild(w io.Writer, cpuprofile string, op func() (int64, error)) error {
+	return runChildLayers(w, cpuprofile, op, nil)
+}
+
+// runChildLayers is runChild for an op that records the times of its
+// layers in *layers.
+func runChildLayers(w io.Writer, cpuprofile string, op func() (int64, error), layers *[]layerTime) error {
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -84,7 +103,14 @@ func runChild(w io.Writer, cpuprofile string, op func() (int64, error)) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(w).Encode(childResult{Seconds: elapsed.Seconds(), Bytes: n, PeakRSSKiB: selfPeakRSSKiB()})
+	res := childResult{Seconds: elapsed.Seconds(), Bytes: n, PeakRSSKiB: selfPeakRSSKiB()}
+	if layers != nil {
+		for _, l := range *layers {
+			l.Start, l.Done = l.start.Sub(start).Seconds(), l.done.Sub(start).Seconds()
+			res.Layers = append(res.Layers, l)
+		}
+	}
+	return json.NewEncoder(w).Encode(res)
 }
 
 // childImport is the measured import: layer.Open and Store.Import of the

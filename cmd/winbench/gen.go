@@ -102,6 +102,24 @@ func GenerateFile(path, kind string, scale float64) (GenStats, error) {
 // generated in constant memory: file contents are slices of one 1 MiB
 // pseudo-random buffer behind a prefix unique to each file.
 func Generate(w io.Writer, kind string, scale float64) (GenStats, error) {
+	return GenerateWith(w, kind, scale, GenOptions{})
+}
+
+// GenOptions vary what [GenerateWith] writes.
+type GenOptions struct {
+	// Salt changes the seeds: two layers of one kind with different salts
+	// have different names, sizes and contents ("" is Generate's).
+	Salt string
+	// Compressible fills files with text-like content that compresses
+	// about as well as a Windows layer's files (about 3× with gzip),
+	// drawn fresh for every byte so that nothing repeats within any
+	// compressor's window, instead of incompressible pseudo-random bytes
+	// that repeat every MiB. It costs more CPU to generate.
+	Compressible bool
+}
+
+// GenerateWith is [Generate] with options.
+func GenerateWith(w io.Writer, kind string, scale float64, opts GenOptions) (GenStats, error) {
 	if !(scale > 0) || math.IsInf(scale, 0) {
 		return GenStats{}, fmt.Errorf("scale %v: must be a positive number", scale)
 	}
@@ -109,8 +127,12 @@ func Generate(w io.Writer, kind string, scale float64) (GenStats, error) {
 	if err != nil {
 		return GenStats{}, err
 	}
-	g := newGenerator(w, kind)
+	g := newGenerator(w, kind+opts.Salt)
+	g.stats.Kind = kind
 	g.stats.Scale = scale
+	if opts.Compressible {
+		g.text = newTextFiller(kindSeed(kind + opts.Salt))
+	}
 	if err := g.run(sizes); err != nil {
 		return GenStats{}, fmt.Errorf("generate %s: %w", kind, err)
 	}
@@ -126,6 +148,7 @@ type generator struct {
 	rng   *rand.Rand
 	tree  tree
 	buf   []byte // pseudo-random content
+	text  *textFiller
 	base  time.Time
 	n     int // entries written
 	stats GenStats
@@ -255,6 +278,16 @@ func (g *generator) file(name string, size int64) error {
 		return err
 	}
 	size -= int64(len(p))
+	if g.text != nil {
+		for size > 0 {
+			chunk := g.text.next(int(min(size, textChunk)))
+			if _, err := g.tw.Write(chunk); err != nil {
+				return err
+			}
+			size -= int64(len(chunk))
+		}
+		return nil
+	}
 	off := int(uint64(g.stats.Files) * 7919 * 64 % uint64(len(g.buf)))
 	for size > 0 {
 		chunk := g.buf[off:]

@@ -18,6 +18,14 @@
 // directory. On ext4 without a journal, do not start it within about six
 // minutes of deleting a big tree on the same file system: new inodes are
 // then allocated slowly (see type bench in run.go).
+//
+// "winbench pull" benchmarks winlayer's image pull: it generates a
+// Windows image of four layers (1.1 GiB of tar at --scale 1), serves it
+// gzip- and zstd-compressed from a registry on 127.0.0.1 (Debian's
+// docker-registry), and times the pull into an empty store against skopeo
+// copy + tar -xzf and against the decompression floor (see newPullCmd):
+//
+//	go run ./cmd/winbench pull [--scale 0.1] [--runs N] [--jobs N] [--json FILE] [--cpuprofile DIR]
 package main
 
 import (
@@ -67,7 +75,7 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after the timed runs, run one more import and export with a CPU profile each, written to `DIR`/KIND-{import,export}.pprof")
 	f.StringVar(&cfg.tar, "tar", cfg.tar, "the GNU tar `PROGRAM`")
 	f.DurationVar(&cfg.settle, "settle", cfg.settle, "wait until this long after the start before the first timed run: on ext4 without a journal, the inode allocator skips inodes deleted less than 60 s ago (360 s while their inode table block is not yet written back), so creating files right after many were deleted (say, by the previous benchmark's cleanup) is many times slower, whichever program creates them")
-	root.AddCommand(newChildCmd(), newGenCmd())
+	root.AddCommand(newChildCmd(), newGenCmd(), newPullCmd())
 	return root
 }
 

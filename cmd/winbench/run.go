@@ -130,6 +130,8 @@ type runResult struct {
 	Bytes      int64 `json:"bytes,omitempty"`
 	// First says the run went first of its winlayer/GNU tar pair.
 	First bool `json:"first"`
+	// Layers are the layer times of a pull.
+	Layers []layerTime `json:"layers,omitempty"`
 }
 
 // run runs the benchmark of cfg and prints its tables. The work
@@ -503,7 +505,7 @@ func measure(argv []string, child bool) (runResult, error) {
 		if err := json.Unmarshal(stdout.Bytes(), &cr); err != nil {
 			return r, fmt.Errorf("%s: result %q: %w", strings.Join(argv, " "), stdout.String(), err)
 		}
-		r.Seconds, r.Bytes = cr.Seconds, cr.Bytes
+		r.Seconds, r.Bytes, r.Layers = cr.Seconds, cr.Bytes, cr.Layers
 		r.PeakRSSKiB = max(r.PeakRSSKiB, cr.PeakRSSKiB)
 	}
 	return r, nil

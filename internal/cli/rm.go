@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/winlayer/winlayer/image"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -19,6 +20,9 @@ func newRmCmd(o *options) *cobra.Command {
 layer is gone at that instant) and then deleted. Removing a layer that does not
 exist is not an error. If deletion is interrupted, 'winlayer cleanup' (or the
 next command that opens the store) finishes it.
+
+A layer an image of the store uses is not removed, even with --force: rm names
+the image; 'winlayer image rm' removes the image and the layers only it needs.
 
 A layer that other layers name as a parent is not removed: rm says which
 layers need it. Layers given together are removed children first, so
@@ -50,6 +54,34 @@ Prints each removed ID.`,
 // force, what is still refused then is removed anyway and the layers left
 // with a missing parent are named on standard error.
 func removeLayers(o *options, s *layer.Store, ids []string, force bool) error {
+	// A layer an image of the store uses is never removed here, --force or
+	// not: 'image rm' removes the image and the layers it alone needs.
+	var used []error
+	keep := ids[:0:0]
+	imgs := image.OpenStore(s)
+	for _, id := range ids {
+		users, err := imgs.UsersOf(id)
+		if err != nil {
+			return fmt.Errorf("remove %s: %w", id, err)
+		}
+		if len(users) > 0 {
+			used = append(used, fmt.Errorf("remove %s: %w: used by image %s; remove the image with 'winlayer image rm %s'",
+				id, errUsedByImage, strings.Join(users, ", "), users[0]))
+			continue
+		}
+		keep = append(keep, id)
+	}
+	if err := removeLayersFree(o, s, keep, force); err != nil {
+		used = append(used, err)
+	}
+	return errors.Join(used...)
+}
+
+// errUsedByImage reports a layer that an image of the store uses.
+var errUsedByImage = errors.New("layer in use by an image")
+
+// removeLayersFree removes ids that no image uses (see removeLayers).
+func removeLayersFree(o *options, s *layer.Store, ids []string, force bool) error {
 	errs := map[string]error{}
 	todo := ids
 	for len(todo) > 0 {

@@ -70,7 +70,7 @@ Data goes to standard output; errors and progress go to standard error.`,
 	root.SetVersionTemplate("winlayer {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRecordsCmd(o), newImportCmd(o), newExportCmd(o), newLsCmd(o), newInspectCmd(o),
-		newRmCmd(o), newCleanupCmd(o), newCheckCmd(o), newVerifyCmd(o))
+		newRmCmd(o), newCleanupCmd(o), newCheckCmd(o), newVerifyCmd(o), newImageCmd(o), newLoginCmd(o))
 	addStoreFlags(root, o)
 	return root
 }

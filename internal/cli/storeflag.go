@@ -6,7 +6,7 @@ import "github.com/spf13/cobra"
 // so that neither their help shows it nor a command line that gives it
 // is silently ignored. (help and completion, which cobra adds when the
 // command line runs, get none either.)
-var storeless = map[string]bool{"records": true, "verify": true}
+var storeless = map[string]bool{"records": true, "verify": true, "login": true}
 
 // addStoreFlags gives --store to every command of root that uses the store.
 // `winlayer --store DIR COMMAND` keeps working: cobra parses the flags

@@ -1,0 +1,228 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/winlayer/winlayer/layer"
+)
+
+// RemoveResult says what Remove did.
+type RemoveResult struct {
+	// Untagged are the references dropped.
+	Untagged []string `json:"untagged"`
+	// Deleted are the manifest digests of the image records dropped.
+	Deleted []string `json:"deleted"`
+	// Layers are the store layers removed (no image and no other layer
+	// needed them).
+	Layers []string `json:"layers"`
+	// Kept are image layers no image uses that stay because a layer
+	// outside the images (one imported by hand on top) needs them.
+	Kept []string `json:"kept"`
+	// Blobs are the blobs removed.
+	Blobs int `json:"blobs"`
+	// Deferred says that a pull was running: layers and fresh blobs were
+	// left for the next Remove or Collect.
+	Deferred bool `json:"deferred,omitempty"`
+}
+
+// Remove drops the image name n. A reference drops only that reference;
+// the image record goes with its last tag (digest references alone do not
+// keep it). A manifest digest drops
+// the image and all its references. Then the layers of dropped images that
+// no other image uses are removed (children first; a layer another layer
+// still needs stays and is listed in Kept), and so are the blobs no image
+// names (see Collect). It all happens under the index lock.
+func (s *Store) Remove(n string) (*RemoveResult, error) {
+	res := &RemoveResult{}
+	var dropped []*Record
+	err := s.update(func(ix *indexFile) error {
+		d, rec, ref, err := ix.findRef(n)
+		if err != nil {
+			return fmt.Errorf("rm: %w", err)
+		}
+		if ref != "" {
+			delete(ix.Refs, ref)
+			res.Untagged = append(res.Untagged, ref)
+			// Digest references (repo@sha256:…) do not keep an image
+			// alive on their own, as with docker.
+			for _, r := range ix.refsOf(d) {
+				if !strings.Contains(r, "@") {
+					return nil
+				}
+			}
+		}
+		for _, r := range ix.refsOf(d) {
+			delete(ix.Refs, r)
+			res.Untagged = append(res.Untagged, r)
+		}
+		delete(ix.Images, d)
+		res.Deleted = append(res.Deleted, d)
+		dropped = append(dropped, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(dropped) == 0 {
+		return res, nil
+	}
+	return res, s.collect(dropped, res)
+}
+
+// Collect removes what no stored image needs: the layers image records
+// brought in or took as theirs (a layer imported by hand only if a pull
+// found it under a ChainID and recorded it) that no image uses — children
+// first; one another layer still needs stays, listed in Kept — and the
+// blobs no image names that belonged to removed images, or are an hour
+// old (orphans of failed pulls). While a pull runs (in any process)
+// layers and fresh blobs are left alone, and Deferred says so: the pull may
+// be about to record them; the next Remove or Collect takes them.
+func (s *Store) Collect() (*RemoveResult, error) {
+	res := &RemoveResult{}
+	return res, s.collect(nil, res)
+}
+
+// collect is Collect; the blobs of the dropped records go at once (when no
+// pull runs).
+func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	releasePulls, idle, err := tryLockFile(filepath.Join(s.home, imagesDir, pullsName))
+	if err != nil {
+		return err
+	}
+	if idle {
+		defer releasePulls()
+	}
+	res.Deferred = !idle
+	ix, err := s.read()
+	if err != nil {
+		return err
+	}
+	usedLayers := map[string]bool{}
+	usedBlobs := map[string]bool{}
+	for _, r := range ix.Images {
+		usedBlobs[r.ManifestDigest], usedBlobs[r.ConfigDigest] = true, true
+		if r.IndexDigest != "" {
+			usedBlobs[r.IndexDigest] = true
+		}
+		for _, l := range r.Layers {
+			usedLayers[l.ID] = true
+			usedBlobs[l.Digest] = true
+		}
+	}
+	candidates := map[string]bool{}
+	for _, r := range dropped {
+		candidates[r.ManifestDigest], candidates[r.ConfigDigest] = true, true
+		if r.IndexDigest != "" {
+			candidates[r.IndexDigest] = true
+		}
+		for _, l := range r.Layers {
+			candidates[l.Digest] = true
+			ix.Owned[l.ID] = true // (an index written before owned_layers)
+		}
+	}
+	var errs []error
+	changed := false
+	for d := range ix.Drop {
+		candidates[d] = true
+	}
+	if !idle {
+		// Remembered for the next collection.
+		for d := range candidates {
+			if !ix.Drop[d] {
+				ix.Drop[d] = true
+				changed = true
+			}
+		}
+	} else if len(ix.Drop) > 0 {
+		clear(ix.Drop)
+		changed = true
+	}
+	if idle {
+		// Owned layers no image uses, children first: a layer refused
+		// because another one needs it is tried again once that one went.
+		var todo []string
+		for id := range ix.Owned {
+			if usedLayers[id] {
+				continue
+			}
+			if !s.layers.Exists(id) {
+				delete(ix.Owned, id)
+				changed = true
+				continue
+			}
+			todo = append(todo, id)
+		}
+		slices.Sort(todo)
+		for len(todo) > 0 {
+			var again []string
+			for _, id := range todo {
+				err := s.layers.Remove(id)
+				switch {
+				case err == nil:
+					res.Layers = append(res.Layers, id)
+					delete(ix.Owned, id)
+					changed = true
+				case errors.Is(err, layer.ErrInUse):
+					again = append(again, id)
+				default:
+					errs = append(errs, err)
+				}
+			}
+			if len(again) == len(todo) {
+				res.Kept = append(res.Kept, again...)
+				break
+			}
+			todo = again
+		}
+	}
+	if changed {
+		if err := s.write(ix); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Blobs: those of removed images (now or in a deferred collection)
+	// that nothing uses now, and orphans (of failed pulls) older than
+	// staleTemp; while a pull runs, only the old ones.
+	all, err := s.blobDigests()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	now := time.Now()
+	for _, d := range all {
+		ds := d.String()
+		if usedBlobs[ds] {
+			continue
+		}
+		if !(idle && candidates[ds]) && !s.blobOlder(d, now.Add(-staleTemp)) {
+			continue
+		}
+		if err := os.Remove(s.blobPath(d)); err == nil {
+			res.Blobs++
+		} else if !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.removeStaleTemps(now); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// blobOlder reports whether blob d was last written before t.
+func (s *Store) blobOlder(d v1.Hash, t time.Time) bool {
+	fi, err := os.Stat(s.blobPath(d))
+	return err == nil && fi.ModTime().Before(t)
+}

@@ -1,0 +1,277 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// ErrNotLayout is returned when oci:DIR names a directory that has files
+// but is no OCI image layout.
+var ErrNotLayout = errors.New("not an OCI image layout")
+
+const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
+
+// writeToLayout writes p (a prepared image or index) into the layout dir and
+// names it tag in index.json (no name when tag is empty).
+func writeToLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker, jobs int) error {
+	if err := initLayout(dir); err != nil {
+		return err
+	}
+	if err := writeLayoutArtifact(ctx, dir, p, t, jobs); err != nil {
+		return err
+	}
+	d, err := p.Digest()
+	if err != nil {
+		return err
+	}
+	raw, err := p.RawManifest()
+	if err != nil {
+		return err
+	}
+	mt, err := p.MediaType()
+	if err != nil {
+		return err
+	}
+	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}
+	if img, ok := p.(*prepared); ok {
+		// The platform lets readers of the layout choose without opening
+		// the config (as an index entry would).
+		if cf, err := img.ConfigFile(); err == nil && cf.OS != "" {
+			desc.Platform = cf.Platform()
+		}
+	}
+	if tag != "" {
+		desc.Annotations = map[string]string{refNameAnnotation: tag}
+	}
+	return addToLayoutIndex(dir, desc)
+}
+
+// initLayout makes dir an OCI layout if it is not one: missing or empty
+// directories are set up; a directory with other files is refused.
+func initLayout(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+			return writeFileAtomic(filepath.Join(dir, "oci-layout"), []byte(ociLayoutFile))
+		}
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case len(ents) > 0:
+		return fmt.Errorf("%s: %w (it has files but no index.json)", dir, ErrNotLayout)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "oci-layout"), []byte(ociLayoutFile)); err != nil {
+		return err
+	}
+	empty := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
+	b, err := json.Marshal(empty)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "index.json"), b)
+}
+
+// writeLayoutArtifact writes the blobs of p, children first, its manifest
+// last, so a layout never names a manifest whose blobs are missing.
+func writeLayoutArtifact(ctx context.Context, dir string, p Artifact, t *tracker, jobs int) error {
+	switch p := p.(type) {
+	case *preparedIndex:
+		for _, c := range p.children {
+			if err := writeLayoutArtifact(ctx, dir, c.(Artifact), t, jobs); err != nil {
+				return err
+			}
+		}
+		d, err := p.Digest()
+		if err != nil {
+			return err
+		}
+		return writeBlob(ctx, dir, d, int64(len(p.raw)), io.NopCloser(bytes.NewReader(p.raw)))
+	case *prepared:
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(jobs)
+		left := map[v1.Hash]bool{}
+		for _, d := range p.foreign {
+			left[d.Digest] = true
+		}
+		for i, l := range p.layers {
+			desc := p.m.Layers[i]
+			if left[desc.Digest] {
+				continue // left out; the tracker says ActionForeign
+			}
+			g.Go(func() error {
+				if blobExists(dir, desc.Digest, desc.Size) {
+					return nil
+				}
+				rc, err := l.Compressed()
+				if err != nil {
+					return fmt.Errorf("layer %s: %w", desc.Digest, err)
+				}
+				if err := writeBlob(gctx, dir, desc.Digest, desc.Size, rc); err != nil {
+					return fmt.Errorf("layer %s: %w", desc.Digest, err)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		cfg, err := p.RawConfigFile()
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if err := writeBlob(ctx, dir, p.m.Config.Digest, p.m.Config.Size, io.NopCloser(bytes.NewReader(cfg))); err != nil {
+			return fmt.Errorf("config %s: %w", p.m.Config.Digest, err)
+		}
+		d, err := p.Digest()
+		if err != nil {
+			return err
+		}
+		return writeBlob(ctx, dir, d, int64(len(p.raw)), io.NopCloser(bytes.NewReader(p.raw)))
+	}
+	return fmt.Errorf("%T cannot be written", p)
+}
+
+func blobPath(dir string, d v1.Hash) string {
+	return filepath.Join(dir, "blobs", d.Algorithm, d.Hex)
+}
+
+func blobExists(dir string, d v1.Hash, size int64) bool {
+	fi, err := os.Stat(blobPath(dir, d))
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+}
+
+// writeBlob writes the blob d of size bytes from rc (closed) into the
+// layout: to a temporary file, checked against d and size, then renamed
+// into place, so a blob file is always complete. A blob already there is
+// kept.
+func writeBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.ReadCloser) error {
+	defer rc.Close()
+	if d.Algorithm != "sha256" {
+		return fmt.Errorf("digest %s: only sha256 is supported", d)
+	}
+	if blobExists(dir, d, size) {
+		return nil
+	}
+	bdir := filepath.Join(dir, "blobs", d.Algorithm)
+	if err := os.MkdirAll(bdir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(bdir, ".tmp-"+d.Hex[:12]+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, rc})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != d.Hex || (size >= 0 && n != size) {
+		return fmt.Errorf("blob %s: got %d bytes with sha256:%s, want %d bytes", d, n, got, size)
+	}
+	return os.Rename(tmp, blobPath(dir, d))
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// addToLayoutIndex adds desc to the layout's index.json: an entry of the
+// same ref.name (or, unnamed, the same digest without a name) is replaced;
+// every other entry is kept.
+func addToLayoutIndex(dir string, desc v1.Descriptor) error {
+	path := filepath.Join(dir, "index.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	tag := desc.Annotations[refNameAnnotation]
+	kept := im.Manifests[:0]
+	for _, m := range im.Manifests {
+		name := m.Annotations[refNameAnnotation]
+		if (tag != "" && name == tag) || (tag == "" && name == "" && m.Digest == desc.Digest) {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	im.Manifests = append(kept, desc)
+	if im.SchemaVersion == 0 {
+		im.SchemaVersion = 2
+	}
+	if im.MediaType == "" {
+		im.MediaType = types.OCIImageIndex
+	}
+	out, err := json.Marshal(im)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, out)
+}
+
+// writeFileAtomic writes a small file through a synced temporary file and
+// a rename.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

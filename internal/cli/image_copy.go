@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/image"
+)
+
+func newImageCopyCmd(o *options) *cobra.Command {
+	var (
+		f            writeFlags
+		allPlatforms bool
+		platform     string
+	)
+	cmd := &cobra.Command{
+		Use:   "copy SRC DST",
+		Short: "copy an image between registries, OCI layouts and docker-archives, without the store",
+		Long: `copy copies an image blob for blob, without the store: manifests, configs
+and compressed layers go over as they are, so digests are preserved
+(mirroring). SRC and DST are each a registry reference, oci:DIR[:TAG] or
+docker-archive:FILE[:REF].
+
+With --all-platforms an index is copied whole (every platform); otherwise
+the Windows image for --platform is chosen as pull chooses it (with several
+Windows images and no --platform the command fails and lists them). A
+docker-archive holds images, not indexes, and carries no manifest: an image
+with OCI media types or zstd layers comes out of one as Docker schema 2.
+
+Between repositories of one registry blobs are mounted, not copied.
+Foreign layers are left out (descriptors kept) unless --include-foreign.`,
+		Example: `  winlayer image copy --all-platforms 127.0.0.1:5000/app:1 oci:/tmp/mirror:app
+  winlayer image copy --platform windows/amd64:10.0.20348 oci:/tmp/mirror:app docker-archive:/tmp/app.tar:app:1`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			if allPlatforms && platform != "" {
+				return usageError{fmt.Errorf("--all-platforms and --platform exclude each other")}
+			}
+			p, err := image.ParsePlatform(platform)
+			if err != nil {
+				return usageError{err}
+			}
+			src, err := f.parse(args[0])
+			if err != nil {
+				return err
+			}
+			dst, err := f.parse(args[1])
+			if err != nil {
+				return err
+			}
+			d := newWriteDisplay(o, f.quiet)
+			res, err := image.Copy(cmd.Context(), src, dst, f.config(), image.CopyOptions{
+				AllPlatforms: allPlatforms, Platform: p, Explicit: platform != "",
+				Write: image.WriteOptions{IncludeForeign: f.includeForeign, Progress: d.event},
+			})
+			d.finish()
+			if err != nil {
+				return withLoginHint(err, src, dst)
+			}
+			return printResult(o, &f, "copied to", res)
+		},
+	}
+	f.add(cmd, true)
+	cmd.Flags().BoolVar(&allPlatforms, "all-platforms", false, "copy a whole index (every platform), or every image of a docker-archive")
+	cmd.Flags().StringVar(&platform, "platform", "", "the Windows image to copy from an index: windows/amd64[:OSVERSION]")
+	return cmd
+}

@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/image"
+)
+
+// pullFlags are the flags pull and load share.
+type pullFlags struct {
+	platform      string
+	hostBuild     int
+	jobs          int
+	quiet         bool
+	asJSON        bool
+	noForeignURLs bool
+	insecure      bool
+	noKeepBlobs   bool
+}
+
+func (f *pullFlags) add(cmd *cobra.Command, registry bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.platform, "platform", "", "Windows platform to pull from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly)")
+	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
+	fl.IntVar(&f.jobs, "jobs", image.DefaultJobs, "layers fetched and imported at once")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress; print only the manifest digest")
+	fl.BoolVar(&f.asJSON, "json", false, "print the pulled image as JSON (as 'image inspect --json')")
+	fl.BoolVar(&f.noForeignURLs, "no-foreign-urls", false, "never fetch foreign (non-distributable) layers from their urls")
+	fl.BoolVar(&f.noKeepBlobs, "no-keep-blobs", false, "do not keep the compressed layer blobs (push and save then recompress, and the manifest digest changes)")
+	if registry {
+		fl.BoolVar(&f.insecure, "insecure", false, "let registries other than localhost and 127.0.0.1 use plain HTTP")
+	}
+}
+
+// pull runs a pull or load of src and prints what it brought.
+func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileOnly bool) error {
+	if f.jobs < 1 {
+		return usageError{fmt.Errorf("--jobs %d: want 1 or more", f.jobs)}
+	}
+	plat, err := image.ParsePlatform(f.platform)
+	if err != nil {
+		return usageError{err}
+	}
+	plat.HostBuild = f.hostBuild
+	cfg := image.Config{Insecure: f.insecure, Jobs: f.jobs, UserAgent: "winlayer/" + shortVersion()}
+	loc, err := cfg.Parse(src)
+	if err != nil {
+		return usageError{err}
+	}
+	if fileOnly && loc.Kind == image.KindRegistry {
+		return usageError{fmt.Errorf("%s %s: load reads oci:DIR[:TAG] or docker-archive:FILE[:REF]; use 'image pull' for a registry", verb, src)}
+	}
+	ls, err := o.openStore()
+	if err != nil {
+		return err
+	}
+	var sopts []image.StoreOption
+	if f.noKeepBlobs {
+		sopts = append(sopts, image.WithoutLayerBlobs())
+	}
+	s := image.OpenStore(ls, sopts...)
+	ctx := cmd.Context()
+	pp := newPullProgress(ctx, o.stderr, f.quiet || f.asJSON && !isTerminal(o.stderr))
+	res, err := s.Pull(ctx, loc, cfg, image.PullOptions{
+		Platform: plat, Explicit: cmd.Flags().Changed("platform"),
+		NoForeignURLs: f.noForeignURLs, Progress: pp.event,
+	})
+	pp.wait()
+	if err != nil {
+		// Images of an archive loaded before the failure are in the store.
+		for _, r := range res {
+			fmt.Fprintf(o.stderr, "winlayer: loaded %s before the error\n", r.ManifestDigest)
+		}
+		if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
+			return fmt.Errorf("%w (the layers completed so far stay in the store and are reused next time)", err)
+		}
+		return err
+	}
+	if f.asJSON {
+		var out []inspectJSON
+		for _, r := range res {
+			out = append(out, newInspectJSON(&r.ImageInfo))
+		}
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		if len(out) == 1 {
+			return enc.Encode(out[0])
+		}
+		return enc.Encode(out)
+	}
+	for _, r := range res {
+		if f.quiet {
+			fmt.Fprintln(o.stdout, r.ManifestDigest)
+			continue
+		}
+		name := r.ManifestDigest
+		if len(r.References) > 0 {
+			name = r.References[0]
+		}
+		fmt.Fprintf(o.stdout, "%s %s (%d layers fetched, %d already present)\n", r.ManifestDigest, name, r.Fetched, r.Skipped)
+	}
+	return nil
+}
+
+func newImagePullCmd(o *options) *cobra.Command {
+	var f pullFlags
+	cmd := &cobra.Command{
+		Use:   "pull [--platform P] [--host-build N] [--jobs N] [-q] [--json] SRC",
+		Short: "Pull a Windows image into the store",
+		Long: `pull brings the Windows image SRC into the store. SRC is a registry reference
+(host[:port]/repo[:tag|@sha256:…]; localhost and 127.0.0.1 speak plain HTTP),
+oci:DIR[:TAG] or docker-archive:FILE[:REF].
+
+From an index (a multi-platform image) pull takes the Windows entry of
+--platform: windows/amd64:10.0.20348 picks the newest revision of build 20348,
+a 4-part version matches exactly, --host-build N applies containerd's host rule.
+With several Windows entries and no --platform it fails and lists them. A Linux
+image is refused.
+
+Each layer is a store layer named by its ChainID; layers already in the store
+are not downloaded. The others are fetched --jobs at a time, each in one pass:
+digest check, decompression (gzip, zstd or none, by magic bytes), DiffID check
+against the config, import. A layer that does not verify leaves nothing. The
+image record is written last: an interrupted pull (Ctrl-C) leaves the complete
+layers, reused next time, and no half image. Compressed blobs are kept beside
+the layers (so push and save reproduce the digests) unless --no-keep-blobs.
+
+Progress goes to standard error (bars on a terminal); standard output gets the
+manifest digest and reference, or with --json what 'image inspect --json' prints.`,
+		Example: `  winlayer image pull 127.0.0.1:5000/app:1 --platform windows/amd64:10.0.20348
+  winlayer image pull --host-build 26100 127.0.0.1:5000/app:1
+  winlayer image pull -q oci:./layout:v1`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("pull needs one SRC")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return f.pull(cmd, o, "pull", args[0], false) },
+	}
+	f.add(cmd, true)
+	return cmd
+}
+
+func newImageLoadCmd(o *options) *cobra.Command {
+	var f pullFlags
+	cmd := &cobra.Command{
+		Use:   "load [--platform P] [-q] [--json] SRC",
+		Short: "Load images from an OCI layout or a docker-save archive into the store",
+		Long: `load brings images from a file source into the store: oci:DIR[:TAG] (the
+Windows image of --platform, as pull chooses) or docker-archive:FILE[:REF]
+(every image of the archive, or the one REF names: a repo:tag or @N). An image
+of a docker-archive has no manifest; load writes one from its layers (an
+uncompressed layer is named by its DiffID) and the image is known by its tags
+and that manifest's digest. Everything else is as for 'image pull'.`,
+		Example: `  winlayer image load docker-archive:app.tar
+  winlayer image load docker-archive:all.tar:example.com/app:1
+  winlayer image load oci:./layout:v1 --platform windows/amd64:10.0.20348`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("load needs one SRC")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return f.pull(cmd, o, "load", args[0], true) },
+	}
+	f.add(cmd, false)
+	return cmd
+}
+
+// shortVersion is the module version for the User-Agent ("devel" for a
+// build from a checkout).
+func shortVersion() string {
+	bi, ok := readBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}
