@@ -9,9 +9,11 @@ import (
 	"github.com/winlayer/winlayer/image"
 )
 
-// openImageStore opens the image index of the --store layer store.
+// openImageStore opens the image index of the --store layer store for push
+// and save, which only read it: a missing store is an error, nothing is
+// created.
 func (o *options) openImageStore() (*image.Store, error) {
-	ls, err := o.openStore()
+	ls, err := o.openStoreReadOnly()
 	if err != nil {
 		return nil, err
 	}

@@ -315,16 +315,21 @@ func TestInspectPathForms(t *testing.T) {
 // store, before or after the command name, and of no other.
 func TestStoreFlagWhereUsed(t *testing.T) {
 	store := t.TempDir()
-	for _, args := range [][]string{{"--help"}, {"records", "--help"}, {"records", "dump", "--help"}, {"verify", "--help"}, {"help"}} {
+	for _, args := range [][]string{{"--help"}, {"records", "--help"}, {"records", "dump", "--help"}, {"verify", "--help"}, {"help"}, {"login", "--help"}, {"image", "copy", "--help"}} {
 		out, _, code := run(t, nil, args...)
 		if code != 0 || strings.Contains(out, "--store string") {
 			t.Errorf("%v: code %d, shows a --store flag:\n%s", args, code, out)
 		}
 	}
-	for _, c := range []string{"import", "export", "ls", "inspect", "rm", "cleanup"} {
-		if out, _, _ := run(t, nil, c, "--help"); !strings.Contains(out, "--store string") {
-			t.Errorf("%s --help does not show --store", c)
+	for _, c := range [][]string{{"import"}, {"export"}, {"ls"}, {"inspect"}, {"rm"}, {"cleanup"}, {"check"},
+		{"image", "pull"}, {"image", "load"}, {"image", "ls"}, {"image", "inspect"}, {"image", "rm"}, {"image", "tag"},
+		{"image", "push"}, {"image", "save"}} {
+		if out, _, _ := run(t, nil, append(c, "--help")...); !strings.Contains(out, "--store string") {
+			t.Errorf("%v --help does not show --store", c)
 		}
+	}
+	if _, errOut, code := run(t, nil, "--store", store, "image", "copy", "oci:/nonexistent", "oci:/nonexistent2"); code != 2 || !strings.Contains(errOut, "unknown flag: --store") {
+		t.Errorf("image copy with --store: %d %q", code, errOut)
 	}
 	for _, args := range [][]string{{"--store", store, "ls"}, {"ls", "--store", store}, {"--store=" + store, "ls"}} {
 		if _, errOut, code := run(t, nil, args...); code != 0 {
