@@ -14,7 +14,7 @@ import (
 // Sentinel errors of opening and committing; test them with errors.Is.
 var (
 	// ErrNoStore reports a store home that does not exist, opened read-only.
-	ErrNoStore = errors.New("no such store (import creates one)")
+	ErrNoStore = errors.New("no such store")
 	// ErrReadOnly reports a change asked of a store opened with [OpenReadOnly].
 	ErrReadOnly = errors.New("store opened read-only")
 	// ErrCommittedNotDurable reports a layer that was committed (it is in

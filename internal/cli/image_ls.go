@@ -22,7 +22,7 @@ layers and their compressed size. With --json an array with, per image, what
 'image inspect --json' prints (manifest_digest, references, platform, layers...).`,
 		Example: `  winlayer image ls
   winlayer image ls --json | jq -r '.[].manifest_digest'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ls, err := o.openStoreReadOnly()
 			if err != nil {

@@ -35,7 +35,7 @@ readers rebuild it). Foreign layers are left out of an OCI layout unless
 LayerSources, as docker save does.`,
 		Example: `  winlayer image save 127.0.0.1:5000/app:1 oci:/tmp/layout:app
   winlayer image save app:1 base:1 docker-archive:/tmp/images.tar`,
-		Args: cobra.MinimumNArgs(2),
+		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			comp := image.Compression(compression)
 			if comp != image.CompressionGzip && comp != image.CompressionZstd {

@@ -130,13 +130,3 @@ func startProgress(o *options, c *countReader, in io.Reader, what string) func()
 	}
 	return runProgress(o.stderr, c, inputSize(in), what)
 }
-
-// exactArgs is cobra.ExactArgs with a usage error.
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return usageError{err}
-		}
-		return nil
-	}
-}

@@ -25,7 +25,7 @@ parent outside the store by its path), parent_dirs (the directories stored in
 layerchain.json), missing_parents (the parents that are gone) and meta.`,
 		Example: `  winlayer --store /tmp/s ls
   winlayer ls --json | jq -r '.[].id'`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := o.openStoreReadOnly()
 			if err != nil {

@@ -50,7 +50,7 @@ wording (to compare with go-winio's own dumps); standard error says it in
 words.`,
 		Example: `  winlayer records dump < layer.tar | jq -c '{op, win_name, size}'
   winlayer records dump --hex < layer.tar > layer.jsonl`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, done, err := decompress(bufio.NewReaderSize(o.stdin, 1<<20))
 			if err != nil {
@@ -103,7 +103,7 @@ On failure build prints an error record to standard error and exits 1;
 what was written to standard output is then not a usable tar.`,
 		Example: `  winlayer records dump < layer.tar | winlayer records build > same.tar
   jq -c 'select(.op != "remove")' layer.jsonl | winlayer records build > no-whiteouts.tar`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := bufio.NewWriterSize(o.stdout, 1<<20)
 			err := records.Build(o.stdin, out, opts)

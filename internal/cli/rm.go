@@ -155,7 +155,7 @@ func newCleanupCmd(o *options) *cobra.Command {
 imports that are no longer running (a running import holds a lock on its
 staging directory and is left alone). Every command that opens the store does
 this too; cleanup does only this.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := o.openExistingStore()
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -35,6 +36,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's error for a mistyped command name: a usage error.
+		err = usageError{err}
 	}
 	if !errors.Is(err, errSilent) {
 		fmt.Fprintf(stderr, "winlayer: %v\n", err)
@@ -68,7 +73,13 @@ Data goes to standard output; errors and progress go to standard error.`,
 		Version:       version(),
 	}
 	root.SetVersionTemplate("winlayer {{.Version}}\n")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if strings.Contains(err.Error(), "unknown flag: --store") && c.Flags().Lookup("store") == nil &&
+			(!c.HasSubCommands() || storeless[verbPath(c)]) {
+			return usageError{fmt.Errorf("'%s' uses no layer store: leave --store out", c.CommandPath())}
+		}
+		return usageError{err}
+	})
 	root.AddCommand(newRecordsCmd(o), newImportCmd(o), newExportCmd(o), newLsCmd(o), newInspectCmd(o),
 		newRmCmd(o), newCleanupCmd(o), newCheckCmd(o), newVerifyCmd(o), newImageCmd(o), newLoginCmd(o))
 	addStoreFlags(root, o)

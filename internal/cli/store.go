@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -41,15 +43,27 @@ func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store)
 // created (a mistyped --store must not leave an empty store behind).
 func (o *options) openExistingStore() (*layer.Store, error) {
 	if _, err := layer.OpenReadOnly(o.store); err != nil {
-		return nil, err
+		return nil, noStoreHint(err)
 	}
 	return layer.Open(o.store)
+}
+
+// noStoreHint adds to a missing store's error where the store comes from
+// and which commands create one.
+func noStoreHint(err error) error {
+	if errors.Is(err, layer.ErrNoStore) {
+		return fmt.Errorf("%w (give the store with --store DIR or $WINLAYER_STORE; 'winlayer import', 'image pull' and 'image load' create one)", err)
+	}
+	return err
 }
 
 // openStoreReadOnly opens the store of a command that only reads (ls,
 // inspect, export, check): nothing is created, no cleanup runs, and a
 // missing store is an error naming its path.
-func (o *options) openStoreReadOnly() (*layer.Store, error) { return layer.OpenReadOnly(o.store) }
+func (o *options) openStoreReadOnly() (*layer.Store, error) {
+	s, err := layer.OpenReadOnly(o.store)
+	return s, noStoreHint(err)
+}
 
 // isTerminal reports whether f is a terminal: an *os.File on which the
 // terminal's own control call works (see isatty_*.go). /dev/null, and

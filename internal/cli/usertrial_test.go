@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUsageMessages: what a user who mistypes a command line reads. Each
+// message says what was wrong and what the command wants, and exits 2
+// with the pointer to --help.
+func TestUsageMessages(t *testing.T) {
+	store := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "nostore")
+	cases := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		// A missing argument: how many the command takes and its usage line
+		// (cobra said "accepts 1 arg(s), received 0").
+		{[]string{"--store", store, "export"}, 2, []string{"export takes 1 argument, got 0; usage: winlayer export ID > layer.tar", "Run 'winlayer export --help'"}},
+		{[]string{"--store", store, "image", "push", "x"}, 2, []string{"image push takes 2 arguments, got 1; usage: winlayer image push NAME DEST"}},
+		// cobra's MinimumNArgs was no usage error (exit 1, no --help hint).
+		{[]string{"--store", store, "image", "save", "x"}, 2, []string{"image save takes at least 2 arguments, got 1; usage: winlayer image save NAME... DEST", "Run 'winlayer image save --help'"}},
+		// cobra.NoArgs called an argument an "unknown command".
+		{[]string{"--store", store, "ls", "extra"}, 2, []string{`ls takes no arguments, got ["extra"]`}},
+		{[]string{"--store", store, "image", "ls", "extra"}, 2, []string{`image ls takes no arguments`}},
+		// A mistyped command exited 1, without the --help hint.
+		{[]string{"imprt"}, 2, []string{`unknown command "imprt"`, "import", "Run 'winlayer --help'"}},
+		// --store given to a command that uses no store said "unknown flag".
+		{[]string{"--store", store, "verify", "x.tar"}, 2, []string{"'winlayer verify' uses no layer store: leave --store out"}},
+		{[]string{"login", "--store", store, "127.0.0.1:1"}, 2, []string{"'winlayer login' uses no layer store"}},
+		// ... but a group that has storeful verbs keeps cobra's error.
+		{[]string{"image", "--store", store, "bogus"}, 2, []string{"unknown flag: --store"}},
+		// A missing store: where the store comes from and what creates one.
+		{[]string{"--store", missing, "ls"}, 1, []string{"store " + missing + ": no such store", "--store DIR or $WINLAYER_STORE", "'image pull' and 'image load' create one"}},
+		{[]string{"--store", missing, "image", "ls"}, 1, []string{"no such store", "'image pull'"}},
+		{[]string{"--store", missing, "rm", "x"}, 1, []string{"no such store", "'winlayer import'"}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, errOut, code := run(t, nil, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+		})
+	}
+}
