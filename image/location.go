@@ -111,6 +111,11 @@ func ParseLocation(s string, opts ...name.Option) (Location, error) {
 		}
 	}
 	ref, err := name.ParseReference(r, append([]name.Option{name.StrictValidation}, opts...)...)
+	if err != nil && looksLikePath(s) {
+		// "/tmp/layout" or "./app.tar" would parse as a Docker Hub
+		// repository: the user meant a file and left the transport out.
+		return Location{}, fmt.Errorf("%w: %q is a path, not a registry reference: write %s%s for an OCI image layout or %s%s for a docker-save archive", ErrBadLocation, s, prefixOCI, s, prefixDockerArchive, s)
+	}
 	if err != nil {
 		// Retry without strict validation so "alpine" becomes
 		// index.docker.io/library/alpine:latest as users expect; the
@@ -121,6 +126,18 @@ func ParseLocation(s string, opts ...name.Option) (Location, error) {
 		}
 	}
 	return Location{Kind: KindRegistry, Ref: ref}, nil
+}
+
+// looksLikePath reports whether s, which is no strict registry reference,
+// names a file: it starts like a path (/, ./, ../, ~) or exists.
+func looksLikePath(s string) bool {
+	for _, p := range []string{"/", "./", "../", "~"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	_, err := os.Stat(s)
+	return err == nil
 }
 
 func parsePathLocation(s string, kind Kind, rest string) (Location, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -71,4 +72,29 @@ func sixtyFour(c byte) string {
 		b[i] = c
 	}
 	return string(b)
+}
+
+// TestParseLocationPath: a path given without oci: or docker-archive: is
+// refused naming both forms, not taken for a Docker Hub repository (which
+// the lax parse would make of "/tmp/layout" or an existing "dir/app.tar").
+func TestParseLocationPath(t *testing.T) {
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "app.tar")
+	if err := os.WriteFile(archive, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// "location_test.go": an existing file named without ./ (a bare name
+	// that also parses as a Docker Hub repository).
+	for _, in := range []string{"/tmp/layout", "./layout", "../x/app.tar", "~/layout", archive, "location_test.go"} {
+		l, err := ParseLocation(in)
+		if !errors.Is(err, ErrBadLocation) || !strings.Contains(err.Error(), "oci:"+in) || !strings.Contains(err.Error(), "docker-archive:"+in) {
+			t.Errorf("ParseLocation(%q) = %+v, %v; want ErrBadLocation naming oci:%s and docker-archive:%s", in, l, err, in, in)
+		}
+	}
+	// References that are not paths still parse (Docker Hub short names).
+	for _, in := range []string{"alpine", "win/app", "127.0.0.1:5000/app"} {
+		if l, err := ParseLocation(in); err != nil || l.Kind != KindRegistry {
+			t.Errorf("ParseLocation(%q) = %+v, %v; want a registry reference", in, l, err)
+		}
+	}
 }

@@ -64,6 +64,11 @@ func ParsePlatform(s string) (Platform, error) {
 	for i, part := range parts {
 		if !isPlatformWord(part) {
 			what := [...]string{"OS", "architecture", "variant"}[i]
+			if _, err := parseWindowsVersion(part); err == nil && i > 0 && !hasVersion {
+				// windows/amd64/10.0.20348: the version after a slash.
+				fixed := strings.Join(parts[:i], "/") + ":" + part
+				return Platform{}, fmt.Errorf("platform %q: %q is an OS version, which goes after a colon: %s", s, part, fixed)
+			}
 			return Platform{}, fmt.Errorf("platform %q: %s %q is not a lower-case word (letters, digits, _ and -)", s, what, part)
 		}
 	}

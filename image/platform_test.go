@@ -350,3 +350,18 @@ func FuzzParsePlatform(f *testing.F) {
 		}
 	})
 }
+
+// TestParsePlatformVersionAfterSlash: an OS version typed after a slash
+// (windows/amd64/10.0.20348) is named as such, with the form that works.
+func TestParsePlatformVersionAfterSlash(t *testing.T) {
+	for in, want := range map[string]string{
+		"windows/amd64/10.0.20348":      `"10.0.20348" is an OS version, which goes after a colon: windows/amd64:10.0.20348`,
+		"windows/10.0.17763.5329":       `"10.0.17763.5329" is an OS version, which goes after a colon: windows:10.0.17763.5329`,
+		"windows/amd64/10.0.20348:10.0": "not a lower-case word", // a version after a colon too: no guess
+	} {
+		_, err := ParsePlatform(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParsePlatform(%q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}

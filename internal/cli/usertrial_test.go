@@ -33,6 +33,15 @@ func TestUsageMessages(t *testing.T) {
 		{[]string{"login", "--store", store, "127.0.0.1:1"}, 2, []string{"'winlayer login' uses no layer store"}},
 		// ... but a group that has storeful verbs keeps cobra's error.
 		{[]string{"image", "--store", store, "bogus"}, 2, []string{"unknown flag: --store"}},
+		// verify of a missing file or a directory, before any import (a
+		// directory read as a tar said "read DIR: is a directory").
+		{[]string{"verify", testdata + "/sample.tar", "nothere.tar"}, 2, []string{"verify nothere.tar: no such file", "oci:DIR"}},
+		{[]string{"verify", testdata + "/image"}, 2, []string{"verify " + testdata + "/image: a directory, not a layer tar (an OCI image layout is oci:" + testdata + "/image)"}},
+		// A path without oci: went to Docker Hub as a repository.
+		{[]string{"image", "copy", "oci:" + testdata + "/image", "/tmp/mirror"}, 2, []string{`"/tmp/mirror" is a path, not a registry reference: write oci:/tmp/mirror`}},
+		{[]string{"--store", store, "image", "pull", testdata + "/image"}, 2, []string{"is a path", "oci:" + testdata + "/image"}},
+		// The OS version after a slash.
+		{[]string{"--store", store, "image", "pull", "--platform", "windows/amd64/10.0.20348", "oci:" + testdata + "/image"}, 2, []string{"goes after a colon: windows/amd64:10.0.20348"}},
 		// A missing store: where the store comes from and what creates one.
 		{[]string{"--store", missing, "ls"}, 1, []string{"store " + missing + ": no such store", "--store DIR or $WINLAYER_STORE", "'image pull' and 'image load' create one"}},
 		{[]string{"--store", missing, "image", "ls"}, 1, []string{"no such store", "'image pull'"}},

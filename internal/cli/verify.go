@@ -58,6 +58,19 @@ The store is listed at the end. verify exits 1 if anything differs.`,
 					tars = append(tars, a)
 				}
 			}
+			// Every tar argument is checked before the first import, so a
+			// typo is named at once, not after the others were verified.
+			for _, path := range tars {
+				fi, err := os.Stat(path)
+				switch {
+				case err != nil && os.IsNotExist(err):
+					return usageError{fmt.Errorf("verify %s: no such file (want a LAYER.tar file, or an image: oci:DIR[:TAG], docker-archive:FILE[:REF] or host[:port]/repo:tag)", path)}
+				case err != nil:
+					return fmt.Errorf("verify %s: %w", path, err)
+				case fi.IsDir():
+					return usageError{fmt.Errorf("verify %s: a directory, not a layer tar (an OCI image layout is oci:%s)", path, path)}
+				}
+			}
 			if len(platforms) > 0 && len(images) == 0 {
 				return usageError{errors.New("verify --platform needs an image argument")}
 			}
