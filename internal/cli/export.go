@@ -108,7 +108,12 @@ func exportToFile(ctx context.Context, s *layer.Store, id, name string) (err err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("export %s: %w", id, err)
+		// Name the user's file and the cause, not the temporary name.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("export %s: -o %s: cannot create a file in %s: %w", id, name, filepath.Dir(name), err)
 	}
 	defer func() {
 		if err != nil {

@@ -61,6 +61,7 @@ LayerSources, as docker save does.`,
 			wo := image.WriteOptions{IncludeForeign: f.includeForeign, Progress: d.event}
 			var named []image.NamedImage
 			var results []*image.Result
+			var saved []string // "digest name" of each image of an archive
 			for _, n := range names {
 				si, err := st.OpenImage(n, comp)
 				if err != nil {
@@ -76,6 +77,7 @@ LayerSources, as docker save does.`,
 				}
 				if dst.Kind == image.KindDockerArchive {
 					named = append(named, image.NamedImage{Name: tag, Image: si.Image})
+					saved = append(saved, fmt.Sprintf("%s %s", si.Info.ManifestDigest, orNone(tag)))
 					continue
 				}
 				loc := dst
@@ -94,6 +96,15 @@ LayerSources, as docker save does.`,
 				results = append(results, res)
 			}
 			d.finish()
+			if len(saved) > 1 && !f.asJSON {
+				// A multi-image archive: every image, not the first one's
+				// digest alone.
+				fmt.Fprintf(o.stdout, "saved %s: %d images (%s)\n", results[0].Destination, len(saved), layerCounts(results[0]))
+				for _, l := range saved {
+					fmt.Fprintf(o.stdout, "  %s\n", l)
+				}
+				return nil
+			}
 			for _, r := range results {
 				if err := printResult(o, &f, "saved", r); err != nil {
 					return err
@@ -119,4 +130,11 @@ func saveName(n string, info image.ImageInfo) string {
 		}
 	}
 	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
 }

@@ -153,6 +153,16 @@ func printResult(o *options, f *writeFlags, verb string, r *image.Result) error 
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
+	fmt.Fprintf(o.stdout, "%s %s: %s (%s)\n", verb, r.Destination, r.Digest, layerCounts(r))
+	if r.Digest != r.SourceDigest {
+		fmt.Fprintf(o.stdout, "digest changed: the source was %s\n", r.SourceDigest)
+	}
+	return nil
+}
+
+// layerCounts says what a write did with the blobs: "layers: 2 copied, 0
+// already there, 0 foreign left out".
+func layerCounts(r *image.Result) string {
 	copied, present, foreign := 0, 0, 0
 	for _, b := range r.Blobs {
 		switch b.Action {
@@ -164,12 +174,7 @@ func printResult(o *options, f *writeFlags, verb string, r *image.Result) error 
 			foreign++
 		}
 	}
-	fmt.Fprintf(o.stdout, "%s %s: %s (layers: %d copied, %d already there, %d foreign left out)\n",
-		verb, r.Destination, r.Digest, copied, present, foreign)
-	if r.Digest != r.SourceDigest {
-		fmt.Fprintf(o.stdout, "digest changed: the source was %s\n", r.SourceDigest)
-	}
-	return nil
+	return fmt.Sprintf("layers: %d copied, %d already there, %d foreign left out", copied, present, foreign)
 }
 
 // withLoginHint adds "winlayer login HOST" to an error a registry among

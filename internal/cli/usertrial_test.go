@@ -61,3 +61,51 @@ func TestUsageMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveArchiveSeveralImages: a multi-image docker-archive's summary
+// names every image it holds (it gave the first image's digest alone, as
+// if the archive held one).
+func TestSaveArchiveSeveralImages(t *testing.T) {
+	store := t.TempDir()
+	const d2019 = "sha256:cb027c7caeef2cfe888eb429b658139b6e8ba2626aff6ceef0e5ef2e884707fd"
+	const d2022 = "sha256:07e39aef97edd99f38a923b495d8d0345a8a211c633aaa2b7a3f5b502c032f71"
+	for _, v := range []string{"10.0.17763", "10.0.20348"} {
+		if _, errOut, code := run(t, nil, "--store", store, "image", "load", "-q", "--platform", "windows/amd64:"+v, "oci:"+testdata+"/image"); code != 0 {
+			t.Fatalf("load %s: %d %s", v, code, errOut)
+		}
+	}
+	if _, errOut, code := run(t, nil, "--store", store, "image", "tag", d2022, "127.0.0.1:5000/app:2022"); code != 0 {
+		t.Fatalf("tag: %d %s", code, errOut)
+	}
+	archive := filepath.Join(t.TempDir(), "two.tar")
+	out, errOut, code := run(t, nil, "--store", store, "image", "save", "-q", d2019, "127.0.0.1:5000/app:2022", "docker-archive:"+archive)
+	if code != 0 {
+		t.Fatalf("save: %d %s", code, errOut)
+	}
+	want := "saved docker-archive:" + archive + ": 2 images (layers: 3 copied, 0 already there, 0 foreign left out)\n" +
+		"  " + d2019 + " <none>\n" +
+		"  " + d2022 + " 127.0.0.1:5000/app:2022\n"
+	if out != want {
+		t.Errorf("save printed\n%s\nwant\n%s", out, want)
+	}
+	// One image: the one line with its digest, as before.
+	out, _, _ = run(t, nil, "--store", store, "image", "save", "-q", d2022, "docker-archive:"+archive)
+	if !strings.HasPrefix(out, "saved docker-archive:"+archive+":127.0.0.1:5000/app:2022: "+d2022+" (layers: 2 copied") || strings.Count(out, "\n") != 1 {
+		t.Errorf("save of one image printed %q", out)
+	}
+}
+
+// TestExportOutputDirMissing: -o into a directory that does not exist names
+// the user's file and the cause, not the temporary file beside it.
+func TestExportOutputDirMissing(t *testing.T) {
+	store := t.TempDir()
+	if _, errOut, code := run(t, readFile(t, "sample.tar"), "--store", store, "import", "base"); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	dir := filepath.Join(t.TempDir(), "nope")
+	_, errOut, code := run(t, nil, "--store", store, "export", "-o", dir+"/x.tar", "base")
+	want := "export base: -o " + dir + "/x.tar: cannot create a file in " + dir + ": no such file or directory"
+	if code != 1 || !strings.Contains(errOut, want) || strings.Contains(errOut, ".tmp") {
+		t.Errorf("export -o into a missing directory: %d %q; want %q", code, errOut, want)
+	}
+}
