@@ -16,7 +16,7 @@ func newImageCopyCmd(o *options) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
-		Short: "copy an image between registries, OCI layouts and docker-archives, without the store",
+		Short: "Copy an image between registries, OCI layouts and docker-archives, without the store",
 		Long: `copy copies an image blob for blob, without the store: manifests, configs
 and compressed layers go over as they are, so digests are preserved
 (mirroring). SRC and DST are each a registry reference, oci:DIR[:TAG] or

@@ -76,7 +76,7 @@ architecture, os.version}, references, source, and layers [{id (the store
 layer id, usable with 'winlayer export'), diff_id, digest, media_type, size}],
 base layer first.`,
 		Example: `  winlayer image inspect 127.0.0.1:5000/app:1
-  winlayer image inspect --json app | jq -r '.layers[].id'`,
+  winlayer image inspect --json 127.0.0.1:5000/app:1 | jq -r '.layers[].id'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{errors.New("inspect needs one image NAME")}

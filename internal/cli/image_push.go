@@ -27,7 +27,7 @@ func newImagePushCmd(o *options) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "push NAME DEST",
-		Short: "push a stored image to a registry",
+		Short: "Push a stored image to a registry",
 		Long: `push sends the stored image NAME (a reference as pulled or tagged, or a
 manifest digest) to the registry reference DEST (host[:port]/repo[:tag]).
 
@@ -46,7 +46,7 @@ the registry's validation.manifests.urls.allow.
 When the store did not keep a layer's compressed blob, the layer is
 recompressed (--compression) and the manifest digest changes; push says so.`,
 		Example: `  winlayer image push 127.0.0.1:5000/app:1 127.0.0.1:5000/mirror/app:1
-  winlayer image push --json --include-foreign app:1 registry.example.com/app:1`,
+  winlayer image push --json --include-foreign 127.0.0.1:5000/app:1 registry.example.com/app:1`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
@@ -97,6 +97,7 @@ recompressed (--compression) and the manifest digest changes; push says so.`,
 		},
 	}
 	f.add(cmd, true)
+	cmd.Flags().Lookup("include-foreign").Usage = "upload foreign / non-distributable layers too, as ordinary layers without urls (the manifest digest changes); by default they are not uploaded and keep their descriptors"
 	cmd.Flags().StringVar(&compression, "compression", string(image.CompressionGzip), "compression of layers whose blob the store did not keep: gzip or zstd")
 	return cmd
 }

@@ -16,7 +16,7 @@ func newImageSaveCmd(o *options) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "save NAME... DEST",
-		Short: "write stored images to an OCI layout or a docker-archive",
+		Short: "Write stored images to an OCI layout or a docker-archive",
 		Long: `save writes stored images (each NAME a reference as pulled or tagged, or a
 manifest digest) to DEST:
 
@@ -31,10 +31,10 @@ manifest digest) to DEST:
 The stored manifests, configs and compressed blobs are written as they are,
 so the digests are the pulled ones (a docker-archive carries no manifest;
 readers rebuild it). Foreign layers are left out of an OCI layout unless
---include-foreign (their descriptors are kept either way); a docker-archive always carries them and lists them under
-LayerSources, as docker save does.`,
+--include-foreign (their descriptors are kept either way); a docker-archive
+always carries them and lists them under LayerSources, as docker save does.`,
 		Example: `  winlayer image save 127.0.0.1:5000/app:1 oci:/tmp/layout:app
-  winlayer image save app:1 base:1 docker-archive:/tmp/images.tar`,
+  winlayer image save 127.0.0.1:5000/app:1 127.0.0.1:5000/base:1 docker-archive:/tmp/images.tar`,
 		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			comp := image.Compression(compression)
@@ -114,6 +114,7 @@ LayerSources, as docker save does.`,
 		},
 	}
 	f.add(cmd, false)
+	cmd.Flags().Lookup("include-foreign").Usage = "write the blobs of foreign / non-distributable layers into an OCI layout too (their descriptors, and so the digests, are kept); a docker-archive always carries them"
 	f.jobs = image.DefaultJobs
 	cmd.Flags().StringVar(&compression, "compression", string(image.CompressionGzip), "compression of layers whose blob the store did not keep: gzip or zstd")
 	return cmd

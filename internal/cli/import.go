@@ -105,7 +105,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&parents, "parent", nil, "parent layer ID; repeated, the whole chain nearest first")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the imported layer as JSON (id, size, diff_id, tar_size, parents) instead of the text lines")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the imported layer as JSON (id, size, diff_id, tar_size, entries, parents, dir) instead of the text lines")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the tar from this file instead of standard input")
 	return cmd
 }

@@ -36,7 +36,7 @@ func newLoginCmd(o *options) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "login [-u USER] [--password-stdin] HOST",
-		Short: "save registry credentials in docker's config.json",
+		Short: "Save registry credentials in docker's config.json",
 		Long: `login checks the credentials against the registry HOST (host[:port]) and
 writes them to docker's config file, $DOCKER_CONFIG/config.json (default
 ~/.docker/config.json), as 'docker login' and 'crane auth login' do: to the

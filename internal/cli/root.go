@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/image"
 )
 
 // options are the global flags and the process's standard streams.
@@ -36,6 +38,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, image.ErrNoImage) {
+		// A stored image is named by its full reference ("app" is
+		// docker.io/library/app:latest): show where the names are.
+		err = fmt.Errorf("%w (a NAME is a reference as pulled or tagged, in full, or a manifest digest; 'winlayer image ls' lists them)", err)
 	}
 	if strings.HasPrefix(err.Error(), "unknown command ") {
 		// cobra's error for a mistyped command name: a usage error.

@@ -4,6 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/spf13/cobra"
 )
 
 // TestUsageMessages: what a user who mistypes a command line reads. Each
@@ -42,6 +45,9 @@ func TestUsageMessages(t *testing.T) {
 		{[]string{"--store", store, "image", "pull", testdata + "/image"}, 2, []string{"is a path", "oci:" + testdata + "/image"}},
 		// The OS version after a slash.
 		{[]string{"--store", store, "image", "pull", "--platform", "windows/amd64/10.0.20348", "oci:" + testdata + "/image"}, 2, []string{"goes after a colon: windows/amd64:10.0.20348"}},
+		// A short name that is no stored reference: what NAME is, where
+		// the names are.
+		{[]string{"--store", store, "image", "inspect", "app"}, 1, []string{"image app: no such image in the store", "in full", "'winlayer image ls' lists them"}},
 		// A missing store: where the store comes from and what creates one.
 		{[]string{"--store", missing, "ls"}, 1, []string{"store " + missing + ": no such store", "--store DIR or $WINLAYER_STORE", "'image pull' and 'image load' create one"}},
 		{[]string{"--store", missing, "image", "ls"}, 1, []string{"no such store", "'image pull'"}},
@@ -107,5 +113,35 @@ func TestExportOutputDirMissing(t *testing.T) {
 	want := "export base: -o " + dir + "/x.tar: cannot create a file in " + dir + ": no such file or directory"
 	if code != 1 || !strings.Contains(errOut, want) || strings.Contains(errOut, ".tmp") {
 		t.Errorf("export -o into a missing directory: %d %q; want %q", code, errOut, want)
+	}
+}
+
+// TestHelpText: every verb's one-line summary reads as the others do
+// (capitalised), and the flag help of push and save speaks of what each
+// writes to (--include-foreign's shared text spoke of registries to save
+// and of OCI layouts to push).
+func TestHelpText(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if s := c.Short; s != "" && !c.Hidden && c.Name() != "completion" && c.Parent() != nil && c.Parent().Name() != "completion" {
+			if r := []rune(s)[0]; !unicode.IsUpper(r) {
+				t.Errorf("%q: Short %q is not capitalised", c.CommandPath(), s)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(&options{}))
+	for verb, unwanted := range map[string]string{"push": "OCI layout", "save": "registry"} {
+		out, _, _ := run(t, nil, "image", verb, "--help")
+		i := strings.Index(out, "--include-foreign ")
+		if i < 0 {
+			t.Fatalf("image %s --help has no --include-foreign", verb)
+		}
+		line, _, _ := strings.Cut(out[i:], "\n")
+		if strings.Contains(line, unwanted) {
+			t.Errorf("image %s --include-foreign speaks of %q: %s", verb, unwanted, line)
+		}
 	}
 }
