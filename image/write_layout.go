@@ -196,7 +196,8 @@ func writeBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.Rea
 		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != d.Hex || (size >= 0 && n != size) {
-		return fmt.Errorf("blob %s: got %d bytes with sha256:%s, want %d bytes", d, n, got, size)
+		// The source's blob is damaged: say so, with both sides.
+		return fmt.Errorf("blob %s: %w: the source gave %d bytes hashing to sha256:%s, its descriptor says %d bytes hashing to %s", d, ErrDigestMismatch, n, got, size, d)
 	}
 	return os.Rename(tmp, blobPath(dir, d))
 }

@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/internal/registrytest"
 )
 
 // TestUsageMessages: what a user who mistypes a command line reads. Each
@@ -143,5 +145,23 @@ func TestHelpText(t *testing.T) {
 		if strings.Contains(line, unwanted) {
 			t.Errorf("image %s --include-foreign speaks of %q: %s", verb, unwanted, line)
 		}
+	}
+}
+
+// TestPullUnknownTag: a tag or repository the registry does not have is
+// said in words, without go-containerregistry's Go map of the registry's
+// error detail ("manifest unknown; map[Tag:nope]"), and leaves the store
+// without an image.
+func TestPullUnknownTag(t *testing.T) {
+	r := registrytest.Distribution(t, registrytest.NoAuth())
+	store := t.TempDir()
+	for _, ref := range []string{r.Host + "/win/none:nope", r.Host + "/win/none@sha256:" + strings.Repeat("a", 64)} {
+		_, errOut, code := run(t, nil, "--store", store, "image", "pull", ref)
+		if code != 1 || !strings.Contains(errOut, "MANIFEST_UNKNOWN: manifest unknown (the registry has no image of that tag or digest in that repository)") || strings.Contains(errOut, "map[") {
+			t.Errorf("pull %s: %d %q", ref, code, errOut)
+		}
+	}
+	if out, _, _ := run(t, nil, "--store", store, "image", "ls", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("image ls after the failed pulls: %q", out)
 	}
 }

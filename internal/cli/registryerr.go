@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// rewordedError is err shown with another text; errors.Is and errors.As
+// still see err.
+type rewordedError struct {
+	text string
+	err  error
+}
+
+func (e *rewordedError) Error() string { return e.text }
+func (e *rewordedError) Unwrap() error { return e.err }
+
+// registryErrorText makes a registry's "not found" answer read as one:
+// go-containerregistry prints each error's detail as a Go map
+// ("MANIFEST_UNKNOWN: manifest unknown; map[Tag:1]"), which is dropped,
+// and the cause is said in words.
+func registryErrorText(err error) error {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	text := err.Error()
+	hint := ""
+	for _, d := range te.Errors {
+		if d.Detail != nil {
+			text = strings.Replace(text, fmt.Sprintf("; %v", d.Detail), "", 1)
+		}
+		switch d.Code {
+		case transport.ManifestUnknownErrorCode:
+			hint = "the registry has no image of that tag or digest in that repository"
+		case transport.NameUnknownErrorCode:
+			hint = "the registry has no repository of that name"
+		}
+	}
+	if hint == "" && text == err.Error() {
+		return err
+	}
+	if hint != "" {
+		text += " (" + hint + ")"
+	}
+	return &rewordedError{text: text, err: err}
+}
