@@ -49,6 +49,19 @@ size is known (-f FILE, or standard input redirected from a file).`,
   winlayer --store /tmp/s import --parent base app < app.tar.gz`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The input first: a missing -f FILE, or a terminal on
+			// standard input, is named before the store is created.
+			var in io.Reader = o.stdin
+			if file != "" && file != "-" {
+				f, err := os.Open(file)
+				if err != nil {
+					return fmt.Errorf("import %s: -f: %w", args[0], err)
+				}
+				defer f.Close()
+				in = f
+			} else if isTerminal(in) {
+				return usageError{fmt.Errorf("import %s: standard input is a terminal: give the layer tar with < layer.tar or -f FILE", args[0])}
+			}
 			s, err := o.openStore()
 			if err != nil {
 				return err
@@ -67,15 +80,6 @@ size is known (-f FILE, or standard input redirected from a file).`,
 				if paths, err = s.ResolveChain(parents[0]); err != nil {
 					return fmt.Errorf("import %s: %w", args[0], err)
 				}
-			}
-			var in io.Reader = o.stdin
-			if file != "" && file != "-" {
-				f, err := os.Open(file)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
 			}
 			cr := &countReader{r: newCancelReader(cmd.Context(), in)}
 			stop := startProgress(o, cr, in, "import "+args[0])

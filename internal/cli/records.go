@@ -52,6 +52,9 @@ words.`,
   winlayer records dump --hex < layer.tar > layer.jsonl`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if isTerminal(o.stdin) {
+				return usageError{errors.New("records dump: standard input is a terminal: give the layer tar with < layer.tar")}
+			}
 			in, done, err := decompress(bufio.NewReaderSize(o.stdin, 1<<20))
 			if err != nil {
 				return fmt.Errorf("records dump: %w", err)
@@ -105,6 +108,9 @@ what was written to standard output is then not a usable tar.`,
   jq -c 'select(.op != "remove")' layer.jsonl | winlayer records build > no-whiteouts.tar`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if isTerminal(o.stdin) {
+				return usageError{errors.New("records build: standard input is a terminal: give the records with < records.jsonl")}
+			}
 			out := bufio.NewWriterSize(o.stdout, 1<<20)
 			err := records.Build(o.stdin, out, opts)
 			if ferr := out.Flush(); err == nil {
