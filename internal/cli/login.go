@@ -69,7 +69,11 @@ line), or from -p (visible in the process list; avoid).`,
 			if insecure {
 				opts = append(opts, name.Insecure)
 			}
-			reg, err := name.NewRegistry(strings.TrimPrefix(strings.TrimPrefix(args[0], "https://"), "http://"), opts...)
+			host := strings.TrimPrefix(strings.TrimPrefix(args[0], "https://"), "http://")
+			if h, repo, ok := strings.Cut(host, "/"); ok && h != "" && repo != "" {
+				return usageError{fmt.Errorf("login %s: HOST is a registry, host[:port], not a repository: winlayer login %s", args[0], h)}
+			}
+			reg, err := name.NewRegistry(strings.TrimSuffix(host, "/"), opts...)
 			if err != nil {
 				return usageError{fmt.Errorf("login %s: %w", args[0], err)}
 			}

@@ -28,7 +28,8 @@ A layer that other layers name as a parent is not removed: rm says which
 layers need it. Layers given together are removed children first, so
 'rm app base' and 'rm base app' both work. --force removes such a layer anyway
 and names the layers that now have a missing parent ('winlayer ls' marks it).
-Prints each removed ID.`,
+Prints each removed ID; an ID that is not in the store is named on standard
+error ("no such layer, nothing removed") and is not an error.`,
 		Example: `  winlayer rm app base
   winlayer rm --force base`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -87,10 +88,17 @@ func removeLayersFree(o *options, s *layer.Store, ids []string, force bool) erro
 	for len(todo) > 0 {
 		var again []string
 		for _, id := range todo {
+			existed := s.Exists(id)
 			err := s.Remove(id)
 			if err == nil {
 				delete(errs, id)
-				fmt.Fprintln(o.stdout, id)
+				if existed {
+					fmt.Fprintln(o.stdout, id)
+				} else {
+					// Not an error (rm is idempotent), but not "removed"
+					// either: a mistyped ID must not look removed.
+					fmt.Fprintf(o.stderr, "rm %s: no such layer, nothing removed\n", id)
+				}
 				continue
 			}
 			errs[id] = err

@@ -50,6 +50,8 @@ func TestUsageMessages(t *testing.T) {
 		// A short name that is no stored reference: what NAME is, where
 		// the names are.
 		{[]string{"--store", store, "image", "inspect", "app"}, 1, []string{"image app: no such image in the store", "in full", "'winlayer image ls' lists them"}},
+		// login given a repository instead of a registry host.
+		{[]string{"login", "-u", "u", "-p", "p", "127.0.0.1:5000/win/app"}, 2, []string{"login 127.0.0.1:5000/win/app: HOST is a registry, host[:port], not a repository: winlayer login 127.0.0.1:5000"}},
 		// A missing store: where the store comes from and what creates one.
 		{[]string{"--store", missing, "ls"}, 1, []string{"store " + missing + ": no such store", "--store DIR or $WINLAYER_STORE", "'image pull' and 'image load' create one"}},
 		{[]string{"--store", missing, "image", "ls"}, 1, []string{"no such store", "'image pull'"}},
@@ -163,5 +165,18 @@ func TestPullUnknownTag(t *testing.T) {
 	}
 	if out, _, _ := run(t, nil, "--store", store, "image", "ls", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("image ls after the failed pulls: %q", out)
+	}
+}
+
+// TestRmMissingID: rm of an ID the store does not have is no error (rm is
+// idempotent) but is not printed as removed (a mistyped ID looked removed).
+func TestRmMissingID(t *testing.T) {
+	store := t.TempDir()
+	if _, errOut, code := run(t, readFile(t, "sample.tar"), "--store", store, "import", "base"); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	out, errOut, code := run(t, nil, "--store", store, "rm", "bsae", "base")
+	if code != 0 || out != "base\n" || !strings.Contains(errOut, "rm bsae: no such layer, nothing removed") {
+		t.Errorf("rm bsae base: %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
