@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -53,6 +54,13 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	}
 	if fileOnly && loc.Kind == image.KindRegistry {
 		return usageError{fmt.Errorf("%s %s: load reads oci:DIR[:TAG] or docker-archive:FILE[:REF]; use 'image pull' for a registry", verb, src)}
+	}
+	if loc.Kind != image.KindRegistry {
+		// A missing layout or archive is named before the store is
+		// created: a mistyped path must not leave an empty store behind.
+		if _, err := os.Stat(loc.Path); err != nil {
+			return fmt.Errorf("%s %s: %w", verb, src, err)
+		}
 	}
 	ls, err := o.openStore()
 	if err != nil {

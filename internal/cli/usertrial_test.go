@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,5 +179,25 @@ func TestRmMissingID(t *testing.T) {
 	out, errOut, code := run(t, nil, "--store", store, "rm", "bsae", "base")
 	if code != 0 || out != "base\n" || !strings.Contains(errOut, "rm bsae: no such layer, nothing removed") {
 		t.Errorf("rm bsae base: %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestPullMissingSourceCreatesNoStore: pull or load of a layout or archive
+// that does not exist names the path and leaves no store behind (it
+// created an empty one first).
+func TestPullMissingSourceCreatesNoStore(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	missing := filepath.Join(t.TempDir(), "nothing")
+	for _, args := range [][]string{
+		{"image", "pull", "oci:" + missing},
+		{"image", "load", "docker-archive:" + missing + ".tar"},
+	} {
+		_, errOut, code := run(t, nil, append([]string{"--store", store}, args...)...)
+		if code != 1 || !strings.Contains(errOut, "no such file or directory") || !strings.Contains(errOut, missing) {
+			t.Errorf("%v: %d %q", args, code, errOut)
+		}
+		if _, err := os.Stat(store); !os.IsNotExist(err) {
+			t.Fatalf("%v created the store: %v", args, err)
+		}
 	}
 }
