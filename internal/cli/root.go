@@ -43,7 +43,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if errors.Is(err, image.ErrNoImage) {
 		// A stored image is named by its full reference ("app" is
 		// docker.io/library/app:latest): show where the names are.
-		err = fmt.Errorf("%w (a NAME is a reference as pulled or tagged, in full, or a manifest digest; 'winlayer image ls' lists them)", err)
+		err = fmt.Errorf("%w (a NAME is a reference as pulled or tagged, in full, or a manifest digest or 12+ of its hex digits; 'winlayer image ls' lists them)", err)
 	}
 	if strings.HasPrefix(err.Error(), "unknown command ") {
 		// cobra's error for a mistyped command name: a usage error.
