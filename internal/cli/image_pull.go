@@ -50,7 +50,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	cfg := image.Config{Insecure: f.insecure, Jobs: f.jobs, UserAgent: "winlayer/" + shortVersion()}
 	loc, err := cfg.Parse(src)
 	if err != nil {
-		return usageError{err}
+		return usageError{withLowerCaseHint(err, src)}
 	}
 	if fileOnly && loc.Kind == image.KindRegistry {
 		return usageError{fmt.Errorf("%s %s: load reads oci:DIR[:TAG] or docker-archive:FILE[:REF]; use 'image pull' for a registry", verb, src)}

@@ -84,7 +84,11 @@ or 12+ hex digits of one). A NEW that names another image moves to this one.`,
 			if err != nil {
 				return err
 			}
-			return image.OpenStore(ls).Tag(args[0], args[1])
+			err = image.OpenStore(ls).Tag(args[0], args[1])
+			if errors.Is(err, image.ErrBadReference) {
+				return usageError{withLowerCaseHint(err, args[1])}
+			}
+			return err
 		},
 	}
 }

@@ -47,7 +47,7 @@ func (f *writeFlags) config() image.Config {
 func (f *writeFlags) parse(s string) (image.Location, error) {
 	loc, err := f.config().Parse(s)
 	if err != nil {
-		return image.Location{}, usageError{err}
+		return image.Location{}, usageError{withLowerCaseHint(err, s)}
 	}
 	return loc, nil
 }

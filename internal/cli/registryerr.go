@@ -48,3 +48,22 @@ func registryErrorText(err error) error {
 	}
 	return &rewordedError{text: text, err: err}
 }
+
+// withLowerCaseHint adds to the error of a reference that does not parse
+// the reason users most often meet: a repository path with capitals
+// ("127.0.0.1:5000/Win/App:1"); tags may have them, repositories not.
+func withLowerCaseHint(err error, ref string) error {
+	ref = strings.TrimPrefix(ref, "docker://")
+	path, _, _ := strings.Cut(ref, "@")
+	host, rest, ok := strings.Cut(path, "/")
+	if !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
+		host, rest = "", path
+	}
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		rest = rest[:i] // the tag
+	}
+	if rest == strings.ToLower(rest) {
+		return err
+	}
+	return fmt.Errorf("%w (repository names are lower case: %s, not %s)", err, strings.ToLower(rest), rest)
+}

@@ -51,6 +51,10 @@ func TestUsageMessages(t *testing.T) {
 		// A short name that is no stored reference: what NAME is, where
 		// the names are.
 		{[]string{"--store", store, "image", "inspect", "app"}, 1, []string{"image app: no such image in the store", "in full", "'winlayer image ls' lists them"}},
+		// Capitals in a repository path: said, with the lower-case form.
+		{[]string{"--store", store, "image", "pull", "127.0.0.1:5000/Win/App:V1"}, 2, []string{"repository names are lower case: win/app, not Win/App"}},
+		{[]string{"image", "copy", "oci:" + testdata + "/image", "127.0.0.1:5000/Mirror/app:1"}, 2, []string{"lower case: mirror/app, not Mirror/app"}},
+		{[]string{"--store", store, "image", "tag", "x", "Bad/Name:1"}, 2, []string{"not a valid image reference", "lower case: bad/name, not Bad/Name"}},
 		// login given a repository instead of a registry host.
 		{[]string{"login", "-u", "u", "-p", "p", "127.0.0.1:5000/win/app"}, 2, []string{"login 127.0.0.1:5000/win/app: HOST is a registry, host[:port], not a repository: winlayer login 127.0.0.1:5000"}},
 		// A missing store: where the store comes from and what creates one.
