@@ -508,6 +508,14 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
+		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) {
+			// A damaged blob fails in the decoder or the tar before
+			// its digest is known: name the digest as the cause. (A
+			// refused entry is what the tar says, not damage: no second
+			// read of the blob for it.)
+			if merr := recheckBlob(ctx, j); merr != nil {
+				err = fmt.Errorf("%w (reading it failed: %v)", merr, err)
+			}
 		}
 		return n, false, err
 	}
