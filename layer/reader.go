@@ -25,6 +25,7 @@ import (
 // descriptor, EAs, reparse point, data (with sparse blocks for sparse
 // files), alternate data streams. The caller must Close the Reader.
 type Reader struct {
+	ctx       context.Context // from NewReader: Next stops once it is done
 	dir       string
 	entries   []*Entry
 	sds       [][]byte
@@ -40,9 +41,10 @@ type Reader struct {
 	parentIdx []parentIndex
 }
 
-// NewReader opens layer id for reading.
-func (s *Store) NewReader(id string) (*Reader, error) {
-	entries, sds, err := s.Entries(id)
+// NewReader opens layer id for reading. Once ctx is done, Next fails
+// with its error.
+func (s *Store) NewReader(ctx context.Context, id string) (*Reader, error) {
+	entries, sds, err := s.Entries(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func (s *Store) NewReader(id string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
-	r := &Reader{dir: s.Dir(id), sds: sds, byName: map[string]*Entry{}, parents: chain, first: map[string]string{}}
+	r := &Reader{ctx: ctx, dir: s.Dir(id), sds: sds, byName: map[string]*Entry{}, parents: chain, first: map[string]string{}}
 	for _, e := range entries {
 		r.byName[e.Name] = e
 	}
@@ -123,6 +125,9 @@ func (r *Reader) Next() (*Header, error) {
 	r.closeCurrent()
 	if r.pos >= len(r.entries) {
 		return nil, io.EOF
+	}
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
 	}
 	e := r.entries[r.pos]
 	r.pos++
@@ -339,10 +344,7 @@ func (r *Reader) Close() error {
 func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, error) {
 	return s.streamTar(ctx, id, func(r *Reader, tw *tar.Writer) error {
 		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			h, err := r.Next()
+			h, err := r.Next() // fails once ctx is done
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -368,7 +370,7 @@ func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, 
 // returns the tar as a stream: io.Copy from it writes straight into the
 // destination, Read streams it through a pipe; an error ends it.
 func (s *Store) streamTar(ctx context.Context, id string, write func(*Reader, *tar.Writer) error) (io.ReadCloser, error) {
-	r, err := s.NewReader(id)
+	r, err := s.NewReader(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", id, err)
 	}

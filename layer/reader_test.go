@@ -164,7 +164,7 @@ func TestReaderNext(t *testing.T) {
 	mustDo(t, w.Remove(`Files\gone`))
 	mustDo(t, w.Close())
 
-	r, err := s.NewReader("walk")
+	r, err := s.NewReader(context.Background(), "walk")
 	mustDo(t, err)
 	defer r.Close()
 	want := []Header{
