@@ -16,8 +16,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
@@ -340,6 +340,25 @@ func FuzzOpenArchive(f *testing.F) {
 		if err != nil && len(imgs) != len(res) {
 			t.Fatalf("a failed load (%v) left %d images for %d results", err, len(imgs), len(res))
 		}
+		if len(res) > 0 {
+			// The configs loaded are members of the archive.
+			have := map[string]bool{}
+			if a, err := openArchiveFile(file); err == nil {
+				for n := range a.members {
+					if r, err := a.open(n); err == nil {
+						if h, _, err := v1.SHA256(r); err == nil {
+							have[h.String()] = true
+						}
+					}
+				}
+				a.Close()
+			}
+			for _, r := range res {
+				if !have[r.ConfigDigest] {
+					t.Fatalf("loaded config %s is no member of the archive", r.ConfigDigest)
+				}
+			}
+		}
 	})
 }
 
@@ -426,6 +445,10 @@ func fuzzTar(t testing.TB, ms ...fuzzMember) []byte {
 	return buf.Bytes()
 }
 
+// fuzzLayoutPull is how FuzzOpenLayout loads: the platform given (the
+// sample holds two Windows versions), never a foreign URL.
+var fuzzLayoutPull = PullOptions{Platform: Platform{OSVersion: "10.0.20348"}, Explicit: true, NoForeignURLs: true}
+
 // FuzzOpenLayout: an OCI layout whose oci-layout, index.json and two
 // blobs are arbitrary bytes (in index.json and the first blob, @A@ and
 // @B@ stand for the digests of the blobs, which lie beside the sample's
@@ -471,6 +494,26 @@ func FuzzOpenLayout(f *testing.F) {
 		f.Fatal(err)
 	}
 	m = bytes.ReplaceAll(m, []byte(cd.String()), []byte("@B@"))
+	ls, err := img.Layers()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range ls {
+		d, err := l.Digest()
+		if err != nil {
+			f.Fatal(err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			f.Fatal(err)
+		}
+		sampleBlobs[d.Hex] = b
+	}
 	ix := fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":%d,"digest":"@A@","annotations":{"%s":"t"}}]}`, len(m)-3+len(cd.String()), refNameAnnotation)
 	f.Add(layoutFile, []byte(ix), m, c, "")
 	f.Add(layoutFile, []byte(ix), m, c, "t")
@@ -529,7 +572,7 @@ func FuzzOpenLayout(f *testing.F) {
 			_, _ = res.Image.Layers()
 		}
 		s := newTestStore(t)
-		res, err := s.Pull(context.Background(), loc, Config{}, PullOptions{NoForeignURLs: true})
+		res, err := s.Pull(context.Background(), loc, Config{}, fuzzLayoutPull)
 		imgs, ierr := s.Images()
 		if ierr != nil {
 			t.Fatal(ierr)
@@ -538,11 +581,38 @@ func FuzzOpenLayout(f *testing.F) {
 			t.Fatalf("a failed load (%v) left %d images", err, len(imgs))
 		}
 		if err == nil {
+			// What was loaded came from the layout's blobs.
+			have := map[string]bool{da: true, db: true}
+			for n := range sampleBlobs {
+				have["sha256:"+n] = true
+			}
 			for _, r := range res {
-				if _, err := name.NewDigest("x@" + r.ManifestDigest); err != nil {
-					t.Fatalf("loaded image with manifest digest %q: %v", r.ManifestDigest, err)
+				if !have[r.ManifestDigest] || !have[r.ConfigDigest] || (r.IndexDigest != "" && !have[r.IndexDigest]) {
+					t.Fatalf("loaded manifest %s, config %s, index %q: not all blobs of the layout", r.ManifestDigest, r.ConfigDigest, r.IndexDigest)
+				}
+				for i, l := range r.Layers {
+					if !have[l.Digest] && !IsForeign(types.MediaType(l.MediaType)) {
+						t.Fatalf("loaded layer %d %s: no blob of the layout", i, l.Digest)
+					}
 				}
 			}
 		}
 	})
+}
+
+// TestFuzzSeedsLoad checks that the main seeds of FuzzOpenArchive and
+// FuzzOpenLayout are whole images that load, so that the fuzzers start
+// from inputs that reach the end of a load, not only its first checks.
+func TestFuzzSeedsLoad(t *testing.T) {
+	tars := testLayerTars(11, 2)
+	file := filepath.Join(t.TempDir(), "a.tar")
+	writeArchive(t, file, testImage(t, "windows", "amd64", "10.0.20348", tars, false), "seed:a")
+	dir := filepath.Join(t.TempDir(), "layout")
+	writeLayout(t, dir, testOCIImage(t, "10.0.20348", testLayerTars(3, 1), false), "t")
+	for _, loc := range []Location{{Kind: KindDockerArchive, Path: file}, {Kind: KindOCI, Path: dir, Tag: "t"}, {Kind: KindOCI, Path: sampleLayout}} {
+		res, err := newTestStore(t).Pull(context.Background(), loc, Config{}, fuzzLayoutPull)
+		if err != nil || len(res) != 1 {
+			t.Errorf("load %s: %d images, %v", loc, len(res), err)
+		}
+	}
 }
