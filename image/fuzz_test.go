@@ -85,7 +85,8 @@ func FuzzParseLocation(f *testing.F) {
 // FuzzDecompress: decompress recognises gzip and zstd by their magic and
 // passes anything else through unchanged; a stream it decodes to the end
 // re-compresses (same format) to a stream that decodes to the same bytes;
-// a cut stream decodes to an error or to a prefix of the whole output;
+// a cut stream decodes to an error or to a prefix of the whole output, and
+// a one-frame stream cut short to an error wrapping layer.ErrTruncated;
 // garbage gives an error, never a panic or a hang.
 func FuzzDecompress(f *testing.F) {
 	tars := testLayerTars(7, 2)
@@ -128,6 +129,16 @@ func FuzzDecompress(f *testing.F) {
 		again, comp2, err := fuzzDecode(re)
 		if err != nil || comp2 != comp || !bytes.Equal(again, out) {
 			t.Fatalf("re-compressed %s: %q, err %v, equal %v", comp, comp2, err, bytes.Equal(again, out))
+		}
+		// Our one-frame stream cut short is a truncated stream, as
+		// decompress promises.
+		for _, n := range []int{4, len(re) / 2, len(re) - 1} { // 4: the magic only
+			if n <= 0 || n >= len(re) {
+				continue
+			}
+			if _, _, err := fuzzDecode(re[:n]); !errors.Is(err, layer.ErrTruncated) {
+				t.Fatalf("%s stream of %d bytes cut at %d: %v, want layer.ErrTruncated", comp, len(re), n, err)
+			}
 		}
 		// A cut stream never decodes to bytes the whole one does not have.
 		cut := data[:len(data)/2]
