@@ -81,7 +81,7 @@ func TestApplyDiffErrorKinds(t *testing.T) {
 					t.Errorf("%s: message %q lacks %q or the layer", tc.name, err, tc.text)
 				}
 			}
-			if m, err := d.store.Meta("l"); err != nil || m.Size != 1 {
+			if m, err := d.store.Meta(context.Background(), "l"); err != nil || m.Size != 1 {
 				t.Fatalf("after refused diffs the layer changed: %+v %v", m, err)
 			}
 			// A child that dies without reporting is still an error.

@@ -180,7 +180,7 @@ func (d *Driver) view(ctx context.Context, id string) (layer.View, error) {
 	if ok {
 		return v, nil
 	}
-	v, err := d.store.View(id)
+	v, err := d.store.View(ctx, id)
 	if err != nil {
 		return layer.View{}, err
 	}
@@ -207,7 +207,7 @@ func (d *Driver) String() string { return "windowsfilter" }
 
 // Status returns moby's ("Windows", "") row and winlayer's own.
 func (d *Driver) Status() [][2]string {
-	infos, _ := d.store.List()
+	infos, _ := d.store.List(context.Background())
 	return [][2]string{{"Windows", ""}, {"Home", d.home}, {"Layers", fmt.Sprint(len(infos))},
 		{"Default sandbox size", units.BytesSize(float64(d.defaultSize))}}
 }
@@ -222,7 +222,7 @@ func (d *Driver) resolve(id string) (string, error) {
 	if ok {
 		return rid, nil
 	}
-	rid, err := d.store.ResolveID(id)
+	rid, err := d.store.ResolveID(context.Background(), id)
 	if err != nil {
 		return "", err
 	}
@@ -278,7 +278,7 @@ func (d *Driver) Create(id, parent string, opts *CreateOpts) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}
-	return d.store.Create(id, chain)
+	return d.store.Create(context.Background(), id, chain)
 }
 
 // GetMetadata returns {"dir": <layer directory>} (id not resolved).
@@ -323,7 +323,7 @@ func (d *Driver) DiffSize(id, parent string) (int64, error) {
 		return 0, err
 	}
 	if !d.store.IsDirty(rid) {
-		if m, err := d.store.Meta(rid); err == nil {
+		if m, err := d.store.Meta(context.Background(), rid); err == nil {
 			return m.Size, nil
 		}
 	}

@@ -4,6 +4,7 @@ package driver
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -421,7 +422,7 @@ func TestApplyDiffKilled(t *testing.T) {
 		killed++
 		if d.store.IsDirty("target") {
 			// Still the layer Create made.
-			if es, _, err := d.store.Entries("target"); err != nil || len(es) != 0 {
+			if es, _, err := d.store.Entries(context.Background(), "target"); err != nil || len(es) != 0 {
 				t.Fatalf("fault point %d: %d entries, %v", at, len(es), err)
 			}
 		} else {
@@ -567,7 +568,7 @@ func TestChainsThroughDriver(t *testing.T) {
 	if err := d.Remove("base"); err != nil || d.Exists("base") {
 		t.Fatalf("Remove of a parent: %v (exists %v)", err, d.Exists("base"))
 	}
-	infos, err := d.store.List()
+	infos, err := d.store.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,12 +38,12 @@ func (d *Driver) CreateReadWrite(id, parent string, opts *CreateOpts) error {
 	}
 	ctx := context.Background()
 	format := func(image string, size int64) error { return d.mounter.FormatSandbox(ctx, image, size) }
-	if err := d.store.Create(id, chain, layer.WithSandbox(size, format)); err != nil {
+	if err := d.store.Create(ctx, id, chain, layer.WithSandbox(size, format)); err != nil {
 		return err
 	}
 	d.forget(id)
 	if _, err := d.view(ctx, id); err != nil {
-		if _, rerr := d.store.RemoveForce(id); rerr != nil {
+		if _, rerr := d.store.RemoveForce(ctx, id); rerr != nil {
 			d.log.Warn("windowsfilter: sandbox left after a failed create", "layer", id, "err", rerr)
 		}
 		return fmt.Errorf("create %s: %w", id, err)

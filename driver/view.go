@@ -95,14 +95,14 @@ func (d *Driver) Remove(id string) error {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}
 	os.Remove(d.mountPath(rid))
-	if v, err := d.store.View(rid); err == nil {
+	if v, err := d.store.View(ctx, rid); err == nil {
 		if sb, ok := ownSandbox(v); ok {
 			if err := d.mounter.UnmountSandbox(ctx, sb); err != nil {
 				return fmt.Errorf("remove %s: %w", id, err)
 			}
 		}
 	}
-	broken, err := d.store.RemoveForce(rid)
+	broken, err := d.store.RemoveForce(ctx, rid)
 	if len(broken) > 0 {
 		d.log.Warn("windowsfilter: removed a layer that other layers name as parent", "layer", rid, "dependants", broken)
 	}
@@ -135,9 +135,9 @@ func (d *Driver) Cleanup() error {
 			os.Remove(p)
 		}
 	}
-	if infos, err := d.store.List(); err == nil {
+	if infos, err := d.store.List(ctx); err == nil {
 		for _, in := range infos {
-			v, err := d.store.View(in.ID)
+			v, err := d.store.View(ctx, in.ID)
 			if err != nil {
 				continue
 			}
@@ -148,6 +148,6 @@ func (d *Driver) Cleanup() error {
 			}
 		}
 	}
-	errs = append(errs, d.store.Cleanup())
+	errs = append(errs, d.store.Cleanup(ctx))
 	return errors.Join(errs...)
 }

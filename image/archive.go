@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -45,6 +46,13 @@ func openArchiveFile(p string) (*archiveFile, error) {
 		if err != nil {
 			f.Close()
 			return nil, err
+		}
+		for k := range h.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				// Its size is the expanded one, not what the archive holds.
+				f.Close()
+				return nil, fmt.Errorf("member %s: %w: a sparse file", h.Name, ErrBadImage)
+			}
 		}
 		m := archiveMember{off: off, size: h.Size}
 		switch h.Typeflag {

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -169,7 +170,7 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		for len(todo) > 0 {
 			var again []string
 			for _, id := range todo {
-				err := s.layers.Remove(id)
+				err := s.layers.Remove(context.Background(), id) // image removal has no ctx: it completes
 				switch {
 				case err == nil:
 					res.Layers = append(res.Layers, id)

@@ -298,7 +298,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	var failed atomic.Bool
 	var presentErr error
 	for _, j := range p.layers {
-		if ok, err := s.present(j); err != nil {
+		if ok, err := s.present(ctx, j); err != nil {
 			// Stop starting layers; those started finish (Wait below).
 			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.desc.Digest, err)
 			failed.Store(true)
@@ -351,7 +351,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 	}
-	info, err := s.record(p)
+	info, err := s.record(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -361,11 +361,11 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 
 // present reports whether layer j is in the store already; a layer of
 // that id with another DiffID is an error.
-func (s *Store) present(j *job) (bool, error) {
+func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 	if !s.layers.Exists(j.id) {
 		return false, nil
 	}
-	m, err := s.layers.Meta(j.id)
+	m, err := s.layers.Meta(ctx, j.id)
 	if err != nil {
 		return false, err
 	}
@@ -502,7 +502,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	if err != nil {
 		if errors.Is(err, layer.ErrExists) {
 			// Another pull committed the layer; it is verified like ours.
-			if ok, perr := s.present(j); ok && perr == nil {
+			if ok, perr := s.present(ctx, j); ok && perr == nil {
 				return n, true, nil
 			}
 		}

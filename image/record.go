@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -14,14 +15,14 @@ import (
 // record stores the manifest, config and index blobs and writes the image
 // record and its references, under the index lock. Every layer must still
 // be in the store (a removal meanwhile fails the pull).
-func (s *Store) record(p *plan) (*ImageInfo, error) {
+func (s *Store) record(ctx context.Context, p *plan) (*ImageInfo, error) {
 	var lrs []LayerRecord
 	for _, j := range p.layers {
 		lr := LayerRecord{ID: j.id, DiffID: j.diffID.String(), Digest: j.desc.Digest.String(), MediaType: string(j.desc.MediaType), Size: j.desc.Size, URLs: j.desc.URLs}
 		lrs = append(lrs, lr)
 	}
 	if p.manifestRaw == nil {
-		if err := s.generateManifest(p, lrs); err != nil {
+		if err := s.generateManifest(ctx, p, lrs); err != nil {
 			return nil, err
 		}
 	}
@@ -79,7 +80,7 @@ func (p *plan) generated() bool { return p.manifestMT == "" || p.genManifest }
 // came without one (a docker-archive): each layer as it was read — a
 // compressed blob by its digest, an uncompressed tar by its DiffID, a
 // foreign layer by its LayerSources descriptor.
-func (s *Store) generateManifest(p *plan, lrs []LayerRecord) error {
+func (s *Store) generateManifest(ctx context.Context, p *plan, lrs []LayerRecord) error {
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.DockerManifestSchema2,
@@ -103,7 +104,7 @@ func (s *Store) generateManifest(p *plan, lrs []LayerRecord) error {
 			default:
 				// An uncompressed tar, or a layer that was in the store
 				// already: the blob is the tar, which the export gives back.
-				m, err := s.layers.Meta(j.id)
+				m, err := s.layers.Meta(ctx, j.id)
 				if err != nil {
 					return fmt.Errorf("%s %s: layer %d: %w", p.verb, p.what, i, err)
 				}

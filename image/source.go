@@ -248,6 +248,12 @@ func indexDescriptor(idx v1.ImageIndex) (v1.Descriptor, error) {
 
 func openArchive(loc Location) (*Source, error) {
 	what := loc.String()
+	// Members are read in place: refuse what cannot be (sparse files).
+	if a, err := openArchiveFile(loc.Path); err == nil {
+		a.Close()
+	} else if errors.Is(err, ErrBadImage) {
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
 	opener := func() (io.ReadCloser, error) { return os.Open(loc.Path) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {

@@ -164,6 +164,16 @@ func (s *Store) read() (*indexFile, error) {
 	if ix.Drop == nil {
 		ix.Drop = map[string]bool{}
 	}
+	for d, r := range ix.Images {
+		if r == nil {
+			return nil, fmt.Errorf("image index %s: image %s: null record: %w", s.indexPath(), d, layer.ErrCorrupt)
+		}
+	}
+	for ref, d := range ix.Refs {
+		if ix.Images[d] == nil {
+			return nil, fmt.Errorf("image index %s: reference %s names %s, which has no record: %w", s.indexPath(), ref, d, layer.ErrCorrupt)
+		}
+	}
 	return ix, nil
 }
 

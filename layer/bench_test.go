@@ -54,7 +54,7 @@ func BenchmarkImportSmallFiles(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		s.Remove(id)
+		s.Remove(context.Background(), id)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(5000*b.N)/b.Elapsed().Seconds(), "files/s")
@@ -108,7 +108,7 @@ func BenchmarkImportLargeFiles(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		s.Remove(id)
+		s.Remove(context.Background(), id)
 		b.StartTimer()
 	}
 }

@@ -3,6 +3,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -183,7 +184,7 @@ func renameBeneath(home, from, to string) error {
 // through a symlink: a symlink at rel or on the way is [errSymlink] and
 // is left alone; symlinks inside the tree are unlinked, not followed. A
 // missing rel is not an error.
-func removeAllBeneath(home, rel string) error {
+func removeAllBeneath(ctx context.Context, home, rel string) error {
 	d, err := openDirBeneath(home, filepath.Dir(rel))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -192,12 +193,12 @@ func removeAllBeneath(home, rel string) error {
 		return err
 	}
 	defer d.Close()
-	return removeAt(d, home, rel)
+	return removeAt(ctx, d, home, rel)
 }
 
 // removeAt deletes the entry filepath.Base(rel) of the open directory d
 // (rel names it beneath home, for errors), refusing a symlink.
-func removeAt(d *os.File, home, rel string) error {
+func removeAt(ctx context.Context, d *os.File, home, rel string) error {
 	name := filepath.Base(rel)
 	var st unix.Stat_t
 	if err := unix.Fstatat(int(d.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -215,15 +216,17 @@ func removeAt(d *os.File, home, rel string) error {
 		}
 		return nil
 	}
-	if err := removeTree(int(d.Fd()), name, filepath.Join(home, rel)); err != nil {
+	if err := removeTree(ctx, int(d.Fd()), name, filepath.Join(home, rel)); err != nil {
 		return err
 	}
 	return nil
 }
 
 // removeTree deletes the directory name of dirfd with all its content,
-// working through file descriptors only (O_NOFOLLOW everywhere).
-func removeTree(dirfd int, name, p string) error {
+// working through file descriptors only (O_NOFOLLOW everywhere). It checks
+// ctx before each entry: a cancelled removal stops with ctx's error and
+// leaves what it did not reach.
+func removeTree(ctx context.Context, dirfd int, name, p string) error {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
 		return nil
@@ -245,9 +248,17 @@ func removeTree(dirfd int, name, p string) error {
 		errs = append(errs, &os.PathError{Op: "readdir", Path: p, Err: err})
 	}
 	for _, c := range names {
+		if err := ctx.Err(); err != nil {
+			f.Close()
+			return err
+		}
 		err := unix.Unlinkat(fd, c, 0)
 		if err == unix.EISDIR || err == unix.EPERM {
-			err = removeTree(fd, c, filepath.Join(p, c))
+			err = removeTree(ctx, fd, c, filepath.Join(p, c))
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				f.Close()
+				return err
+			}
 		} else if err == unix.ENOENT {
 			err = nil
 		} else if err != nil {

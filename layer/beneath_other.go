@@ -3,6 +3,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -106,7 +107,7 @@ func renameBeneath(home, from, to string) error {
 	return os.Rename(filepath.Join(home, from), filepath.Join(home, to))
 }
 
-func removeAllBeneath(home, rel string) error {
+func removeAllBeneath(ctx context.Context, home, rel string) error {
 	fi, err := checkBeneath(home, rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -117,6 +118,31 @@ func removeAllBeneath(home, rel string) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return symlinkAt(filepath.Join(home, rel))
 	}
-	// os.RemoveAll does not follow symlinks inside the tree.
-	return os.RemoveAll(filepath.Join(home, rel))
+	return removeTree(ctx, filepath.Join(home, rel))
+}
+
+// removeTree deletes p with all its content, checking ctx before each
+// entry: a cancelled removal stops with ctx's error and leaves what it did
+// not reach. The deletions are os.RemoveAll's (which does not follow
+// symlinks and clears what Windows needs cleared).
+func removeTree(ctx context.Context, p string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil && fi.IsDir() {
+		des, err := os.ReadDir(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		for _, de := range des {
+			if err := removeTree(ctx, filepath.Join(p, de.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return os.RemoveAll(p)
 }

@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -75,9 +76,12 @@ func importConfigOf(opts []ImportOption) importConfig {
 // first), as the store writes it to layerchain.json. The error wraps
 // [ErrNotExist] for a parent that is not in the store and [ErrBadChain]
 // when a layer of the parent's chain is missing.
-func (s *Store) ResolveChain(parentID string) ([]string, error) {
+func (s *Store) ResolveChain(ctx context.Context, parentID string) ([]string, error) {
 	if err := ValidateID(parentID); err != nil {
 		return nil, fmt.Errorf("parent: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parent %s: %w", parentID, err)
 	}
 	return s.expandChain(s.Dir(parentID))
 }
@@ -246,8 +250,9 @@ func (s *Store) containsKey(chain []string, id string) bool {
 
 // Dependants returns the ids of the layers whose chain names layer id (as
 // a parent at any depth), sorted. A layer whose chain cannot be read is an
-// error: it might need id.
-func (s *Store) Dependants(id string) ([]string, error) {
+// error: it might need id. A cancelled ctx stops it between layers with
+// ctx's error.
+func (s *Store) Dependants(ctx context.Context, id string) ([]string, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -258,6 +263,9 @@ func (s *Store) Dependants(id string) ([]string, error) {
 	var out []string
 	var errs []error
 	for _, de := range des {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("dependants of %s: %w", id, err)
+		}
 		other := de.Name()
 		if other == id || !de.IsDir() || ValidateID(other) != nil {
 			continue
@@ -297,6 +305,6 @@ func (s *Store) describeParents(info *Info) {
 // RemoveForce is [Store.Remove] also of a layer that other layers' chains
 // name: it returns the ids of those layers, which now have a missing
 // parent (see [Info.MissingParents]).
-func (s *Store) RemoveForce(id string) (broken []string, err error) {
-	return s.remove(id, true)
+func (s *Store) RemoveForce(ctx context.Context, id string) (broken []string, err error) {
+	return s.remove(ctx, id, true)
 }

@@ -26,7 +26,7 @@ func chainStore(t *testing.T) *Store {
 		if l.parent != "" {
 			parents = []string{s.Dir(l.parent)}
 		}
-		if err := s.Create(l.id, parents); err != nil {
+		if err := s.Create(context.Background(), l.id, parents); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -44,7 +44,7 @@ func ids(s *Store, dirs []string) []string {
 
 func listIDs(t *testing.T, s *Store) []string {
 	t.Helper()
-	infos, err := s.List()
+	infos, err := s.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,17 +141,17 @@ func TestChainRules(t *testing.T) {
 // parent and for a parent whose chain has a gap.
 func TestResolveChain(t *testing.T) {
 	s := chainStore(t)
-	got, err := s.ResolveChain("top")
+	got, err := s.ResolveChain(context.Background(), "top")
 	if want := []string{s.Dir("top"), s.Dir("mid"), s.Dir("base")}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("ResolveChain(top) = %v, %v, want %v", got, err, want)
 	}
-	if _, err := s.ResolveChain("nope"); !errors.Is(err, ErrNotExist) {
+	if _, err := s.ResolveChain(context.Background(), "nope"); !errors.Is(err, ErrNotExist) {
 		t.Errorf("ResolveChain(nope): %v", err)
 	}
-	if _, err := s.RemoveForce("base"); err != nil {
+	if _, err := s.RemoveForce(context.Background(), "base"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ResolveChain("top"); !errors.Is(err, ErrBadChain) || !strings.Contains(err.Error(), "base, which is missing") {
+	if _, err := s.ResolveChain(context.Background(), "top"); !errors.Is(err, ErrBadChain) || !strings.Contains(err.Error(), "base, which is missing") {
 		t.Errorf("ResolveChain(top) without base: %v", err)
 	}
 }
@@ -196,7 +196,7 @@ func TestPendingParentsCommitLater(t *testing.T) {
 			t.Fatalf("import %s: %v", l.id, err)
 		}
 	}
-	infos, err := s.List()
+	infos, err := s.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,12 +228,12 @@ func TestRemoveNeededLayer(t *testing.T) {
 	} {
 		t.Run(tc.id, func(t *testing.T) {
 			s := chainStore(t)
-			deps, err := s.Dependants(tc.id)
+			deps, err := s.Dependants(context.Background(), tc.id)
 			if err != nil || !reflect.DeepEqual(deps, tc.deps) {
 				t.Fatalf("Dependants(%s) = %v, %v, want %v", tc.id, deps, err, tc.deps)
 			}
 			if !tc.force {
-				err := s.Remove(tc.id)
+				err := s.Remove(context.Background(), tc.id)
 				if len(tc.deps) == 0 {
 					if err != nil || s.Exists(tc.id) {
 						t.Fatalf("Remove(%s): %v", tc.id, err)
@@ -248,11 +248,11 @@ func TestRemoveNeededLayer(t *testing.T) {
 				}
 				return
 			}
-			broken, err := s.RemoveForce(tc.id)
+			broken, err := s.RemoveForce(context.Background(), tc.id)
 			if err != nil || !reflect.DeepEqual(broken, tc.deps) || s.Exists(tc.id) {
 				t.Fatalf("RemoveForce(%s) = %v, %v (exists %v), want %v", tc.id, broken, err, s.Exists(tc.id), tc.deps)
 			}
-			infos, err := s.List()
+			infos, err := s.List(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,7 +270,7 @@ func TestRemoveNeededLayer(t *testing.T) {
 			}
 			// The layer is gone: removing it again is no error, though
 			// chains still name it.
-			if err := s.Remove(tc.id); err != nil {
+			if err := s.Remove(context.Background(), tc.id); err != nil {
 				t.Errorf("second Remove(%s): %v", tc.id, err)
 			}
 		})

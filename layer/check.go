@@ -71,7 +71,10 @@ func (r *CheckReport) skip(format string, args ...any) {
 // directory of the home with a valid id, and every symlink with one (a
 // symlink where a layer should be is corruption that [Store.Check]
 // reports).
-func (s *Store) LayerIDs() ([]string, error) {
+func (s *Store) LayerIDs(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.home, err)
+	}
 	des, err := os.ReadDir(s.home)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.home, err)

@@ -135,7 +135,7 @@ func TestCheck(t *testing.T) {
 			want: []want{{"Files/dir", "wrong type: a symlink on disk, the index has a dir"}}},
 		{name: "parent removed", layer: "top",
 			damage: func(t *testing.T, s *Store) {
-				broken, err := s.RemoveForce("base")
+				broken, err := s.RemoveForce(context.Background(), "base")
 				mustDo(t, err)
 				if !slices.Equal(broken, []string{"top"}) {
 					t.Fatalf("RemoveForce broke %v", broken)
@@ -227,14 +227,14 @@ func flipRecordHeader(t *testing.T, dir string) {
 // ErrNotExist; Check writes nothing.
 func TestCheckSkips(t *testing.T) {
 	s := checkStore(t)
-	w, err := s.NewWriter("made", []string{s.Dir("top")})
+	w, err := s.NewWriter(context.Background(), "made", []string{s.Dir("top")})
 	mustDo(t, err)
 	mustDo(t, w.Close())
-	mustDo(t, s.Create("view", nil))
+	mustDo(t, s.Create(context.Background(), "view", nil))
 	mustDo(t, os.WriteFile(filepath.Join(s.Dir("top"), metaDir, dirtyFile), nil, 0o644)) // as a writable view marks it
 	// A sandbox layer as the driver makes it: Files links onto the
 	// sandbox's file system.
-	mustDo(t, s.Create("sandbox", nil))
+	mustDo(t, s.Create(context.Background(), "sandbox", nil))
 	sb := s.Dir("sandbox")
 	mustDo(t, os.RemoveAll(filepath.Join(sb, "Files")))
 	mustDo(t, os.MkdirAll(filepath.Join(sb, filepath.FromSlash(SandboxFilesLink)), 0o755))
@@ -270,7 +270,7 @@ func TestCheckSkips(t *testing.T) {
 	if _, err := ro.Check(context.Background(), "nope", CheckOptions{}); !errors.Is(err, ErrNotExist) {
 		t.Errorf("check of a missing layer: %v, want ErrNotExist", err)
 	}
-	ids, err := ro.LayerIDs()
+	ids, err := ro.LayerIDs(context.Background())
 	if err != nil || !slices.Equal(ids, []string{"base", "made", "sandbox", "top", "view"}) {
 		t.Errorf("LayerIDs: %v %v", ids, err)
 	}

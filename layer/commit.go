@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,7 +120,7 @@ func (w *Writer) commit() (committed bool, err error) {
 		if serr == nil {
 			serr = syncDir(w.s.home)
 		}
-		if err := removeAllBeneath(w.s.home, w.st.rel); err != nil {
+		if err := removeAllBeneath(context.Background(), w.s.home, w.st.rel); err != nil {
 			w.s.log.Warn("replaced layer's old content left for cleanup", "layer", w.id, "dir", w.st.path, "err", err)
 		}
 		return true, serr

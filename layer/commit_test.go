@@ -102,7 +102,7 @@ func TestCommitErrorContract(t *testing.T) {
 			for _, de := range des {
 				t.Errorf("left in .staging: %s (the lock was not released or the stage not removed)", de.Name())
 			}
-			mustDo(t, s.Cleanup())
+			mustDo(t, s.Cleanup(context.Background()))
 			if _, err := s.Import(context.Background(), "next", nil, bytes.NewReader(old)); err != nil {
 				t.Errorf("import after: %v", err)
 			}

@@ -42,7 +42,7 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if err := s.Remove("old"); err != nil {
+	if err := s.Remove(context.Background(), "old"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
@@ -105,7 +105,7 @@ func TestCrashSafety(t *testing.T) {
 		if _, err := s.Import(context.Background(), "old", nil, bytes.NewReader(oldTar)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Create("rep", nil); err != nil {
+		if err := s.Create(context.Background(), "rep", nil); err != nil {
 			t.Fatal(err)
 		}
 		return home
@@ -151,7 +151,7 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatalf("fault point %d: the layer being replaced vanished", at)
 		case s.IsDirty("rep"):
 			repOld++
-			if es, _, err := s.Entries("rep"); err != nil || len(es) != 0 {
+			if es, _, err := s.Entries(context.Background(), "rep"); err != nil || len(es) != 0 {
 				t.Fatalf("fault point %d: replaced layer is neither old nor new (%d entries, %v)", at, len(es), err)
 			}
 		default:

@@ -15,8 +15,8 @@ import (
 // and renamed into place. The parents follow the chain rules of
 // [Store.NewWriter]. With [WithSandbox] the layer is a sandbox, laid out
 // in staging and committed with the layer.
-func (s *Store) Create(id string, parents []string, opts ...ImportOption) error {
-	w, err := s.NewWriter(id, parents, opts...)
+func (s *Store) Create(ctx context.Context, id string, parents []string, opts ...ImportOption) error {
+	w, err := s.NewWriter(ctx, id, parents, opts...)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", id, err)
 	}
@@ -45,7 +45,7 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 	if !s.Exists(id) {
 		return s.Import(ctx, id, parents, r, opts...)
 	}
-	w, err := s.newWriter(id, parents, opts)
+	w, err := s.newWriter(ctx, id, parents, opts)
 	if err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}

@@ -23,6 +23,16 @@
 // out inside the same crash-safe commit; the driver only executes the
 // plan (package driver).
 //
+// Every [Store] method that reads or writes the disk takes a
+// [context.Context] first; a cancelled one stops it between items (layers
+// of a listing, entries of a removal or check, entries of a [Writer] or
+// [Reader]) with the context's error, and a removal stopped midway leaves
+// the layer whole or gone, never half. [Store.Exists] and [Store.IsDirty]
+// are the exception: one lstat each, answering a yes/no question.
+// [Reader.Next] returns each entry's [Header] in the manner of
+// archive/tar: name, size, basic information, whiteout flag and the name
+// a hard link points to.
+//
 // Every name is checked before anything is written ([wintar.ValidateName]):
 // nothing is ever written outside the layer directory.
 package layer

@@ -157,7 +157,7 @@ func TestCommitDurability(t *testing.T) {
 			_, err := s.Import(context.Background(), "child", []string{s.Dir("p")}, bytes.NewReader(child))
 			return err
 		}, publish},
-		{"create", "empty", func(s *Store) error { return s.Create("empty", []string{s.Dir("p")}) }, publish},
+		{"create", "empty", func(s *Store) error { return s.Create(context.Background(), "empty", []string{s.Dir("p")}) }, publish},
 		{"replace import", "rep", func(s *Store) error {
 			_, err := s.ReplaceImport(context.Background(), "rep", nil, bytes.NewReader(base))
 			return err
@@ -173,7 +173,7 @@ func TestCommitDurability(t *testing.T) {
 			if _, err := s.Import(context.Background(), "p", nil, bytes.NewReader(base)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Create("rep", nil); err != nil {
+			if err := s.Create(context.Background(), "rep", nil); err != nil {
 				t.Fatal(err)
 			}
 			l := recordSys(t, home)

@@ -39,7 +39,7 @@ import (
 // of r that is in progress completes in the background (its bytes are
 // dropped) and r is not read again.
 func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
-	w, err := s.NewWriter(id, parents, opts...)
+	w, err := s.openWriter(ctx, id, parents, opts)
 	if err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}

@@ -90,7 +90,7 @@ func FuzzImportExport(f *testing.F) {
 			return
 		}
 		defer func() {
-			if err := s.Remove("l"); err != nil {
+			if err := s.Remove(context.Background(), "l"); err != nil {
 				t.Fatal(err)
 			}
 		}()

@@ -16,14 +16,16 @@ import (
 	"github.com/winlayer/winlayer/wintar"
 )
 
-// Reader walks a layer as hcsshim's LayerReader does: [Reader.Next]
-// returns each entry (in the order a directory walk gives: parents before
-// children, names in byte order, a directory's whiteouts right after it)
-// with its size and basic information — nil for a whiteout — and
+// Reader walks a layer as hcsshim's LayerReader does, in archive/tar's
+// shape: [Reader.Next] returns each entry's [Header] (in the order a
+// directory walk gives: parents before children, names in byte order, a
+// directory's whiteouts right after it) — name, size, basic information,
+// whether it is a whiteout, the name a hard link points to — and
 // [Reader.Read] returns the entry's Win32 backup stream: security
 // descriptor, EAs, reparse point, data (with sparse blocks for sparse
 // files), alternate data streams. The caller must Close the Reader.
 type Reader struct {
+	ctx       context.Context // from NewReader: Next stops once it is done
 	dir       string
 	entries   []*Entry
 	sds       [][]byte
@@ -34,15 +36,15 @@ type Reader struct {
 	byName    map[string]*Entry
 	parents   []string
 	first     map[string]string // hard-link group → tar name exported first
-	link      string
 	root      *os.File
 	linked    map[string]struct{} // files that hard links in this layer point to
 	parentIdx []parentIndex
 }
 
-// NewReader opens layer id for reading.
-func (s *Store) NewReader(id string) (*Reader, error) {
-	entries, sds, err := s.Entries(id)
+// NewReader opens layer id for reading. Once ctx is done, Next fails
+// with its error.
+func (s *Store) NewReader(ctx context.Context, id string) (*Reader, error) {
+	entries, sds, err := s.Entries(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func (s *Store) NewReader(id string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
-	r := &Reader{dir: s.Dir(id), sds: sds, byName: map[string]*Entry{}, parents: chain, first: map[string]string{}}
+	r := &Reader{ctx: ctx, dir: s.Dir(id), sds: sds, byName: map[string]*Entry{}, parents: chain, first: map[string]string{}}
 	for _, e := range entries {
 		r.byName[e.Name] = e
 	}
@@ -92,50 +94,73 @@ func (r *Reader) closeCurrent() {
 	for _, c := range r.open {
 		c.Close()
 	}
-	r.open, r.stream, r.cur, r.link = nil, nil, nil, ""
+	r.open, r.stream, r.cur = nil, nil, nil
 }
 
-// Next advances to the next entry and returns its Windows name, its size
-// and its basic information; info is nil for a whiteout (the name is then
-// what was deleted; for an opaque directory, `dir\.wh..opq`). It returns
-// io.EOF after the last entry.
-func (r *Reader) Next() (name string, size int64, info *backupstream.FileBasicInfo, err error) {
+// Header describes the entry [Reader.Next] moved to, as a tar.Header
+// describes a tar entry: everything about it but its backup stream.
+type Header struct {
+	// Name is the entry's Windows name (backslashes). For a whiteout it is
+	// what was deleted; for an opaque directory, `dir\.wh..opq`.
+	Name string
+	// Size is the size of the entry's data: 0 for a directory, a whiteout
+	// and a hard link to a name already returned.
+	Size int64
+	// Info is the entry's basic information (times and attributes); the
+	// zero value for a whiteout. A hard link has its file's.
+	Info backupstream.FileBasicInfo
+	// Whiteout is true for a whiteout: a deletion of Name from the
+	// parents, or an opaque directory marker. It has no backup stream.
+	Whiteout bool
+	// Linkname is, for a hard link whose file was already returned under
+	// another name, that name (Windows form); the entry then has no
+	// backup stream. "" for an entry to be exported in full.
+	Linkname string
+}
+
+// Next advances to the next entry and returns its header. It returns
+// io.EOF after the last entry. Reading the backup stream of the previous
+// entry is no longer possible after Next.
+func (r *Reader) Next() (*Header, error) {
 	r.closeCurrent()
 	if r.pos >= len(r.entries) {
-		return "", 0, nil, io.EOF
+		return nil, io.EOF
+	}
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
 	}
 	e := r.entries[r.pos]
 	r.pos++
 	r.cur = e
 	switch e.Kind {
 	case KindTombstone:
-		return wintar.ToWindows(e.Name), 0, nil, nil
+		return &Header{Name: wintar.ToWindows(e.Name), Whiteout: true}, nil
 	case KindOpaque:
-		return wintar.ToWindows(e.Name + "/.wh..opq"), 0, nil, nil
+		return &Header{Name: wintar.ToWindows(e.Name + "/.wh..opq"), Whiteout: true}, nil
 	}
+	h := &Header{Name: wintar.ToWindows(e.Name)}
 	meta, sds := e, r.sds
 	if e.Kind == KindLink {
 		group := r.linkRoot(e.Name)
+		link := ""
 		if first, ok := r.first[group]; ok {
-			r.link = first
+			link = first
 		} else {
 			r.first[group] = e.Name
 		}
 		meta, sds = r.linkMeta(group)
-		if r.link == "" {
-			// First member of its group here: exported in full, with the
-			// target's metadata and this file's content.
-			size = meta.Size
-		}
-		info = meta.BasicInfo()
+		info := meta.BasicInfo()
 		if info == nil {
 			info = &backupstream.FileBasicInfo{FileAttributes: backupstream.AttrArchive}
 		}
-		if r.link != "" {
-			return wintar.ToWindows(e.Name), 0, info, nil
+		if link != "" {
+			h.Info, h.Linkname = *info, wintar.ToWindows(link)
+			return h, nil
 		}
-		// The names of a file share its data, streams and metadata; the
-		// data is read through this name's own (hard-linked) file.
+		// First member of its group here: exported in full, with the
+		// target's metadata and this file's content. The names of a file
+		// share its data, streams and metadata; the data is read through
+		// this name's own (hard-linked) file.
 		m := *meta
 		m.Name = e.Name
 		if m.Kind != KindFile || !m.Data {
@@ -146,20 +171,23 @@ func (r *Reader) Next() (name string, size int64, info *backupstream.FileBasicIn
 		meta = &m
 	} else if e.Kind == KindFile && r.hasLinks(e.Name) {
 		if first, ok := r.first[e.Name]; ok {
-			r.link = first
-			return wintar.ToWindows(e.Name), 0, e.BasicInfo(), nil
+			if info := e.BasicInfo(); info != nil {
+				h.Info = *info
+			}
+			h.Linkname = wintar.ToWindows(first)
+			return h, nil
 		}
 		r.first[e.Name] = e.Name
 	}
 	if err := r.compose(meta, sds); err != nil {
-		return "", 0, nil, err
+		return nil, err
 	}
-	return wintar.ToWindows(e.Name), meta.Size, meta.BasicInfo(), nil
+	h.Size = meta.Size
+	if info := meta.BasicInfo(); info != nil {
+		h.Info = *info
+	}
+	return h, nil
 }
-
-// LinkTarget returns, for a hard link whose group was already exported,
-// the Windows name it links to; "" otherwise (export the entry in full).
-func (r *Reader) LinkTarget() string { return wintar.ToWindows(r.link) }
 
 // linkRoot follows hard links inside the layer to the file they share.
 func (r *Reader) linkRoot(name string) string {
@@ -316,10 +344,7 @@ func (r *Reader) Close() error {
 func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, error) {
 	return s.streamTar(ctx, id, func(r *Reader, tw *tar.Writer) error {
 		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			name, size, info, err := r.Next()
+			h, err := r.Next() // fails once ctx is done
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -327,15 +352,15 @@ func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, 
 				return err
 			}
 			switch {
-			case info == nil:
-				err = wintar.WriteWhiteout(tw, name)
-			case r.LinkTarget() != "":
-				err = wintar.WriteHardLink(tw, name, r.LinkTarget(), info)
+			case h.Whiteout:
+				err = wintar.WriteWhiteout(tw, h.Name)
+			case h.Linkname != "":
+				err = wintar.WriteHardLink(tw, h.Name, h.Linkname, &h.Info)
 			default:
-				err = wintar.WriteTarFileFromBackupStream(tw, r, name, size, info)
+				err = wintar.WriteTarFileFromBackupStream(tw, r, h.Name, h.Size, &h.Info)
 			}
 			if err != nil {
-				return fmt.Errorf("entry %q: %w", wintar.ToSlash(name), err)
+				return fmt.Errorf("entry %q: %w", wintar.ToSlash(h.Name), err)
 			}
 		}
 	})
@@ -345,7 +370,7 @@ func (s *Store) exportFromIndex(ctx context.Context, id string) (io.ReadCloser, 
 // returns the tar as a stream: io.Copy from it writes straight into the
 // destination, Read streams it through a pipe; an error ends it.
 func (s *Store) streamTar(ctx context.Context, id string, write func(*Reader, *tar.Writer) error) (io.ReadCloser, error) {
-	r, err := s.NewReader(id)
+	r, err := s.NewReader(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", id, err)
 	}

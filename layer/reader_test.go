@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/winlayer/winlayer/backupstream"
 	"github.com/winlayer/winlayer/internal/records"
 )
 
@@ -139,5 +143,59 @@ func TestWriterBuiltExport(t *testing.T) {
 	}
 	if again := exportAll(t, s2, "again"); !bytes.Equal(again, got) {
 		t.Fatal("re-import of the export does not export the same bytes")
+	}
+}
+
+// TestReaderNext walks a layer with a directory, a file, a second name of
+// that file and a whiteout, and checks each Header: the whiteout flag,
+// the link name of the second name (no backup stream), the size and
+// basic information of the file, and io.EOF at the end.
+func TestReaderNext(t *testing.T) {
+	s, w := newStoreWriter(t, "walk")
+	stream, data := fileStream(t, 100, 7)
+	dirInfo := &backupstream.FileBasicInfo{FileAttributes: backupstream.AttrDirectory, LastWriteTime: 11}
+	fileInfo := &backupstream.FileBasicInfo{FileAttributes: backupstream.AttrArchive, LastWriteTime: 22}
+	mustDo(t, w.Add(`Files`, dirInfo))
+	mustDo(t, w.Add(`Files\a.txt`, fileInfo))
+	if _, err := w.Write(stream); err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, w.AddLink(`Files\b.txt`, `Files\a.txt`))
+	mustDo(t, w.Remove(`Files\gone`))
+	mustDo(t, w.Close())
+
+	r, err := s.NewReader(context.Background(), "walk")
+	mustDo(t, err)
+	defer r.Close()
+	want := []Header{
+		{Name: `Files`, Info: *dirInfo},
+		{Name: `Files\a.txt`, Size: int64(len(data)), Info: *fileInfo},
+		{Name: `Files\b.txt`, Info: *fileInfo, Linkname: `Files\a.txt`},
+		{Name: `Files\gone`, Whiteout: true},
+	}
+	var got []Header
+	for {
+		h, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		mustDo(t, err)
+		got = append(got, *h)
+		b, err := io.ReadAll(r)
+		mustDo(t, err)
+		if h.Name == `Files\a.txt` {
+			if !bytes.Equal(b, stream) {
+				t.Errorf("%s: backup stream differs from the one written", h.Name)
+			}
+		} else if h.Name != `Files` && len(b) != 0 {
+			t.Errorf("%s: %d bytes of backup stream, want none", h.Name, len(b))
+		}
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].Name < got[j].Name })
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("headers:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("Next after the end: %v, want io.EOF", err)
 	}
 }

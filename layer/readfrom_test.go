@@ -2,6 +2,7 @@ package layer
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ func newStoreWriter(t *testing.T, id string) (*Store, *Writer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.NewWriter(id, nil)
+	w, err := s.NewWriter(context.Background(), id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,9 +26,9 @@ func TestReadOnlyOpeners(t *testing.T) {
 	ro, err := OpenReadOnly(s.Home())
 	mustDo(t, err)
 	for name, err := range map[string]error{
-		"Remove":  ro.Remove("top"),
-		"Cleanup": ro.Cleanup(),
-		"Create":  ro.Create("new", nil),
+		"Remove":  ro.Remove(context.Background(), "top"),
+		"Cleanup": ro.Cleanup(context.Background()),
+		"Create":  ro.Create(context.Background(), "new", nil),
 	} {
 		if !errors.Is(err, ErrReadOnly) {
 			t.Errorf("%s on a read-only store: %v, want ErrReadOnly", name, err)

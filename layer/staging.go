@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -103,7 +104,7 @@ func (st *stage) verify(home string) error {
 
 // remove deletes the staging directory, then its lock file.
 func (st *stage) remove(home string) error {
-	err := removeAllBeneath(home, st.rel)
+	err := removeAllBeneath(context.Background(), home, st.rel) // an abort always completes
 	st.lock.release()
 	return err
 }
@@ -120,7 +121,7 @@ func sameFile(a, b fs.FileInfo) bool {
 
 // cleanStaging removes every staging directory (and lock file) of
 // .staging whose lock it can take: those of imports no longer running.
-func (s *Store) cleanStaging() []error {
+func (s *Store) cleanStaging(ctx context.Context) []error {
 	dir, err := openDirBeneath(s.home, stagingDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -136,6 +137,9 @@ func (s *Store) cleanStaging() []error {
 	var errs []error
 	seen := map[string]bool{}
 	for _, n := range names {
+		if err := ctx.Err(); err != nil {
+			return append(errs, fmt.Errorf("cleanup: %w", err))
+		}
 		base := strings.TrimSuffix(n, lockSuffix)
 		if seen[base] {
 			continue
@@ -153,7 +157,7 @@ func (s *Store) cleanStaging() []error {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
 			continue
 		}
-		if err := removeAllBeneath(s.home, filepath.Join(stagingDir, base)); err != nil {
+		if err := removeAllBeneath(ctx, s.home, filepath.Join(stagingDir, base)); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup: %w", err))
 		} else if slices.Contains(names, base) {
 			s.log.Debug("removed what an interrupted import left", "dir", filepath.Join(s.home, stagingDir, base))

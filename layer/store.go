@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func Open(home string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	if !s.noCleanup {
-		if err := s.Cleanup(); err != nil {
+		if err := s.Cleanup(context.Background()); err != nil {
 			return nil, err
 		}
 	}
@@ -142,14 +143,18 @@ type Info struct {
 	Meta *Meta `json:"meta,omitempty"`
 }
 
-// List returns the layers of the store sorted by id.
-func (s *Store) List() ([]Info, error) {
+// List returns the layers of the store sorted by id. A cancelled ctx
+// stops it between layers with ctx's error.
+func (s *Store) List(ctx context.Context) ([]Info, error) {
 	des, err := os.ReadDir(s.home)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.home, err)
 	}
 	var out []Info
 	for _, de := range des {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("list %s: %w", s.home, err)
+		}
 		id := de.Name()
 		if ValidateID(id) != nil {
 			continue
@@ -203,9 +208,12 @@ const chainMode = 0o644
 // ResolveID returns the alternate id stored in the layer's layerID (or
 // legacy layerId) file, or id itself when there is none. The stored id is
 // validated like any id.
-func (s *Store) ResolveID(id string) (string, error) {
+func (s *Store) ResolveID(ctx context.Context, id string) (string, error) {
 	if err := ValidateID(id); err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("layer %s: %w", id, err)
 	}
 	for _, name := range []string{layerIDFile, layerIDLegacy} {
 		b, err := readFileBeneath(s.home, filepath.Join(id, name))
@@ -234,20 +242,27 @@ func (s *Store) ResolveID(id string) (string, error) {
 // removed: the error names them and wraps [ErrInUse]; [Store.RemoveForce]
 // removes it anyway. (A layer imported on id while Remove runs is not
 // seen.)
-func (s *Store) Remove(id string) error {
-	_, err := s.remove(id, false)
+//
+// A cancelled ctx stops Remove before the rename (the layer stays) or,
+// after it, between the entries it deletes (the layer is gone and the
+// rest is left for Cleanup); the error wraps ctx's error.
+func (s *Store) Remove(ctx context.Context, id string) error {
+	_, err := s.remove(ctx, id, false)
 	return err
 }
 
-func (s *Store) remove(id string, force bool) ([]string, error) {
+func (s *Store) remove(ctx context.Context, id string, force bool) ([]string, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, fmt.Errorf("remove: %w", err)
 	}
 	if s.readOnly {
 		return nil, fmt.Errorf("remove %s: %w", id, ErrReadOnly)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("remove %s: %w", id, err)
+	}
 	gone := id + removingSuffix
-	if err := removeAllBeneath(s.home, gone); err != nil {
+	if err := removeAllBeneath(ctx, s.home, gone); err != nil {
 		return nil, fmt.Errorf("remove %s: stale %s: %w", id, gone, err)
 	}
 	fi, err := lstatBeneath(s.home, id)
@@ -260,7 +275,10 @@ func (s *Store) remove(id string, force bool) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remove %s: %w", id, err)
 	}
-	deps, err := s.Dependants(id)
+	deps, err := s.Dependants(ctx, id)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, fmt.Errorf("remove %s: %w", id, cerr)
+	}
 	if err != nil && !force {
 		return nil, fmt.Errorf("remove %s: %w", id, err)
 	}
@@ -278,7 +296,7 @@ func (s *Store) remove(id string, force bool) ([]string, error) {
 		return deps, fmt.Errorf("remove %s: %w", id, err)
 	}
 	faultPoint("remove:after-rename")
-	if err := removeAllBeneath(s.home, gone); err != nil {
+	if err := removeAllBeneath(ctx, s.home, gone); err != nil {
 		return deps, fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, filepath.Join(s.home, gone), err)
 	}
 	return deps, nil
@@ -288,7 +306,9 @@ func (s *Store) remove(id string, force bool) ([]string, error) {
 // <id>-removing directory and every staging directory no live import
 // holds (see newStage). A symlink where such a directory should be is
 // reported as corruption and left alone. Errors are joined, not dropped.
-func (s *Store) Cleanup() error {
+// A cancelled ctx stops it between entries (what it did not reach stays
+// for the next Cleanup); the error then wraps ctx's error.
+func (s *Store) Cleanup(ctx context.Context) error {
 	if s.readOnly {
 		return fmt.Errorf("cleanup %s: %w", s.home, ErrReadOnly)
 	}
@@ -298,6 +318,9 @@ func (s *Store) Cleanup() error {
 		return fmt.Errorf("cleanup %s: %w", s.home, err)
 	}
 	for _, de := range des {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, fmt.Errorf("cleanup %s: %w", s.home, err))...)
+		}
 		// Only <id>-removing: dot-directories (the image index, kept
 		// blobs) are not layers, whatever their name ends with.
 		if !strings.HasSuffix(de.Name(), removingSuffix) || ValidateID(strings.TrimSuffix(de.Name(), removingSuffix)) != nil {
@@ -308,14 +331,14 @@ func (s *Store) Cleanup() error {
 			continue
 		}
 		if de.IsDir() {
-			if err := removeAllBeneath(s.home, de.Name()); err != nil {
+			if err := removeAllBeneath(ctx, s.home, de.Name()); err != nil {
 				errs = append(errs, fmt.Errorf("cleanup %s: %w", de.Name(), err))
 				continue
 			}
 			s.log.Debug("removed what an interrupted removal left", "dir", filepath.Join(s.home, de.Name()))
 		}
 	}
-	errs = append(errs, s.cleanStaging()...)
+	errs = append(errs, s.cleanStaging(ctx)...)
 	return errors.Join(errs...)
 }
 
@@ -336,9 +359,12 @@ func sysSyncDir(dir string) error {
 }
 
 // Meta returns winlayer's summary of layer id.
-func (s *Store) Meta(id string) (*Meta, error) {
+func (s *Store) Meta(ctx context.Context, id string) (*Meta, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("layer %s: %w", id, err)
 	}
 	if err := s.checkLayer(id); err != nil {
 		return nil, err
@@ -358,9 +384,12 @@ func (s *Store) Meta(id string) (*Meta, error) {
 
 // Entries returns the index of layer id in import order, and the table of
 // security descriptors its entries' SD numbers refer to (1-based).
-func (s *Store) Entries(id string) ([]*Entry, [][]byte, error) {
+func (s *Store) Entries(ctx context.Context, id string) ([]*Entry, [][]byte, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("layer %s: %w", id, err)
 	}
 	if err := s.checkLayer(id); err != nil {
 		return nil, nil, err

@@ -136,7 +136,7 @@ func TestWriterStreamNames(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			es, _, err := s.Entries("l")
+			es, _, err := s.Entries(context.Background(), "l")
 			if err != nil {
 				t.Fatal(err)
 			}

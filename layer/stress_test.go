@@ -54,8 +54,8 @@ func TestConcurrentCommands(t *testing.T) {
 				}
 			}()
 		}
-		loop("ls", func(s *Store) error { _, err := s.List(); return err })
-		loop("cleanup", func(s *Store) error { return s.Cleanup() })
+		loop("ls", func(s *Store) error { _, err := s.List(context.Background()); return err })
+		loop("cleanup", func(s *Store) error { return s.Cleanup(context.Background()) })
 		var wg sync.WaitGroup
 		errs := make([]error, imports)
 		for i := 0; i < imports; i++ {
@@ -85,7 +85,7 @@ func TestConcurrentCommands(t *testing.T) {
 		mustDo(t, err)
 		for i := 0; i < imports; i++ {
 			id := fmt.Sprintf("r%d-l%d", round, i)
-			m, err := s.Meta(id)
+			m, err := s.Meta(context.Background(), id)
 			if err != nil || m.Entries != 22 {
 				t.Errorf("round %d: layer %s: %v %+v (an empty or missing layer)", round, id, err, m)
 				continue

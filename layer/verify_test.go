@@ -74,10 +74,10 @@ func TestDotDirsAreNotLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create("base", nil); err != nil {
+	if err := s.Create(context.Background(), "base", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Cleanup(); err != nil {
+	if err := s.Cleanup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := listIDs(t, s); !slices.Equal(got, []string{"base"}) {
@@ -88,7 +88,7 @@ func TestDotDirsAreNotLayers(t *testing.T) {
 			t.Errorf("%s after Open and Cleanup: %v", d, err)
 		}
 	}
-	if deps, err := s.Dependants("base"); err != nil || len(deps) != 0 {
+	if deps, err := s.Dependants(context.Background(), "base"); err != nil || len(deps) != 0 {
 		t.Errorf("Dependants(base) = %v, %v", deps, err)
 	}
 }

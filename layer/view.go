@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -63,8 +64,11 @@ type Sandbox struct {
 // the upper directory over the parents' Files; imported layers are
 // read-only. The error wraps [ErrNotExist] for a layer that is not in the
 // store.
-func (s *Store) View(id string) (View, error) {
+func (s *Store) View(ctx context.Context, id string) (View, error) {
 	if err := ValidateID(id); err != nil {
+		return View{}, fmt.Errorf("view %s: %w", id, err)
+	}
+	if err := ctx.Err(); err != nil {
 		return View{}, fmt.Errorf("view %s: %w", id, err)
 	}
 	if !s.Exists(id) {

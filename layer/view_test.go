@@ -39,11 +39,11 @@ func TestView(t *testing.T) {
 	if _, err := s.Import(ctx, "base", nil, bytes.NewReader(tb)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create("rw", []string{s.Dir("base")}); err != nil {
+	if err := s.Create(context.Background(), "rw", []string{s.Dir("base")}); err != nil {
 		t.Fatal(err)
 	}
 	var calls int
-	if err := s.Create("sb", []string{s.Dir("rw")}, WithSandbox(1<<20, fakeFormat(&calls))); err != nil {
+	if err := s.Create(context.Background(), "sb", []string{s.Dir("rw")}, WithSandbox(1<<20, fakeFormat(&calls))); err != nil {
 		t.Fatal(err)
 	}
 	if calls != 1 {
@@ -62,7 +62,7 @@ func TestView(t *testing.T) {
 			Upper: sbFiles, Work: filepath.Join(filepath.Dir(sbFiles), ".work-sb"),
 			Sandboxes: []Sandbox{{ID: "sb", Image: filepath.Join(s.Dir("sb"), ".winlayer", "sandbox.img"), Dir: filepath.Dir(sbFiles)}}}},
 	} {
-		got, err := s.View(tc.id)
+		got, err := s.View(context.Background(), tc.id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestView(t *testing.T) {
 	if fi, err := os.Stat(sbFiles); err != nil || !fi.IsDir() {
 		t.Fatalf("sandbox Files: %v", err)
 	}
-	if _, err := s.View("nope"); !errors.Is(err, ErrNotExist) || !errors.Is(err, fs.ErrNotExist) {
+	if _, err := s.View(context.Background(), "nope"); !errors.Is(err, ErrNotExist) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("View(nope): %v, want ErrNotExist and fs.ErrNotExist", err)
 	}
 }
@@ -103,7 +103,7 @@ func TestSandboxCreateFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("no loop devices")
-	err = s.Create("sb", nil, WithSandbox(1<<20, func(string, int64) error { return boom }))
+	err = s.Create(context.Background(), "sb", nil, WithSandbox(1<<20, func(string, int64) error { return boom }))
 	if !errors.Is(err, boom) {
 		t.Fatalf("Create: %v, want the formatter's error", err)
 	}
@@ -129,10 +129,10 @@ func TestErrorKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Meta("nope"); !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, ErrNotExist) {
+	if _, err := s.Meta(context.Background(), "nope"); !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, ErrNotExist) {
 		t.Fatalf("Meta(nope): %v", err)
 	}
-	w, err := s.NewWriter("w", nil)
+	w, err := s.NewWriter(context.Background(), "w", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestLoggerWired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create("x", nil); err != nil {
+	if err := s.Create(context.Background(), "x", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(s.Dir("x"), s.Dir("x")+removingSuffix); err != nil {
@@ -187,7 +187,7 @@ func sandboxCrashChild() int {
 		}
 		return f.Close()
 	}
-	if err := s.Create("sb", nil, WithSandbox(1<<20, format)); err != nil {
+	if err := s.Create(context.Background(), "sb", nil, WithSandbox(1<<20, format)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
@@ -234,7 +234,7 @@ func TestSandboxCrashSafety(t *testing.T) {
 		s := &Store{home: home}
 		if s.Exists("sb") {
 			complete++
-			v, err := s.View("sb")
+			v, err := s.View(context.Background(), "sb")
 			if err != nil || len(v.Sandboxes) != 1 {
 				t.Fatalf("fault point %d: sandbox layer without its sandbox: %+v %v", at, v, err)
 			}

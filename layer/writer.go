@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 // refuses further calls; call Abort. A Writer is not safe for concurrent
 // use.
 type Writer struct {
+	ctx     context.Context // from NewWriter: Add, AddLink, Remove and Close stop once it is done
 	s       *Store
 	id      string
 	parents []string
@@ -59,17 +61,30 @@ type Writer struct {
 // parent must exist — a layer of the store, or a directory outside it —
 // unless [WithPendingParents] is given; a parent named twice, or the
 // layer itself, is refused. Errors wrap [ErrBadChain] or [ErrNotExist].
-func (s *Store) NewWriter(id string, parents []string, opts ...ImportOption) (*Writer, error) {
+//
+// ctx governs the whole Writer: once it is done, Add, AddLink and Remove
+// fail with its error and Close discards the layer instead of committing
+// it.
+func (s *Store) NewWriter(ctx context.Context, id string, parents []string, opts ...ImportOption) (*Writer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("layer %s: %w", id, err)
+	}
+	return s.openWriter(ctx, id, parents, opts)
+}
+
+// openWriter is NewWriter for a ctx that may be done already: Import
+// reports a cancel through its reader, saying how far it got.
+func (s *Store) openWriter(ctx context.Context, id string, parents []string, opts []ImportOption) (*Writer, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
 	if s.Exists(id) {
 		return nil, fmt.Errorf("layer %s: %w", id, ErrExists)
 	}
-	return s.newWriter(id, parents, opts)
+	return s.newWriter(ctx, id, parents, opts)
 }
 
-func (s *Store) newWriter(id string, parents []string, opts []ImportOption) (*Writer, error) {
+func (s *Store) newWriter(ctx context.Context, id string, parents []string, opts []ImportOption) (*Writer, error) {
 	parents, err := s.checkChain(id, parents, importConfigOf(opts))
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", id, err)
@@ -78,7 +93,7 @@ func (s *Store) newWriter(id string, parents []string, opts []ImportOption) (*Wr
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
 	}
-	w := &Writer{s: s, id: id, parents: parents, st: st}
+	w := &Writer{ctx: ctx, s: s, id: id, parents: parents, st: st}
 	w.names = newNameSet(st.path)
 	w.space.dir = st.path
 	if w.idx, err = newIndexWriter(filepath.Join(st.path, metaDir)); err != nil {
@@ -110,6 +125,9 @@ func (w *Writer) check() error {
 	}
 	if w.done {
 		return fmt.Errorf("layer %s: %w", w.id, ErrClosed)
+	}
+	if err := w.ctx.Err(); err != nil {
+		return w.fail(fmt.Errorf("layer %s: %w", w.id, err))
 	}
 	return nil
 }

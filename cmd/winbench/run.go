@@ -290,7 +290,7 @@ func (b *bench) cleanup() {
 		return
 	}
 	for _, id := range b.ids {
-		if err := b.st.Remove(id); err != nil {
+		if err := b.st.Remove(context.Background(), id); err != nil {
 			b.logf("%v", err)
 		}
 	}

@@ -259,7 +259,7 @@ func TestSampleRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	infos, err := st.List()
+	infos, err := st.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

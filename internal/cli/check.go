@@ -49,7 +49,7 @@ each bad layer and its entries.`,
 			}
 			ids := args
 			if len(ids) == 0 {
-				if ids, err = s.LayerIDs(); err != nil {
+				if ids, err = s.LayerIDs(cmd.Context()); err != nil {
 					return err
 				}
 			}

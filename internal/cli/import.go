@@ -77,7 +77,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 				paths[i] = s.Dir(p)
 			}
 			if len(parents) == 1 {
-				if paths, err = s.ResolveChain(parents[0]); err != nil {
+				if paths, err = s.ResolveChain(cmd.Context(), parents[0]); err != nil {
 					return fmt.Errorf("import %s: %w", args[0], err)
 				}
 			}
@@ -98,10 +98,10 @@ size is known (-f FILE, or standard input redirected from a file).`,
 				return err
 			}
 			if asJSON {
-				return printImportJSON(o, s, args[0], size)
+				return printImportJSON(cmd.Context(), o, s, args[0], size)
 			}
 			fmt.Fprintln(o.stdout, size)
-			if m, err := s.Meta(args[0]); err == nil {
+			if m, err := s.Meta(cmd.Context(), args[0]); err == nil {
 				fmt.Fprintf(o.stderr, "imported %s: %s in files, tar %s, diff id %s\n", args[0],
 					units.BytesSize(float64(size)), units.BytesSize(float64(m.TarSize)), m.DiffID)
 			}

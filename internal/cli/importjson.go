@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -22,8 +23,8 @@ type importResult struct {
 
 // printImportJSON prints the just imported layer id as one JSON object on
 // standard output: size is what the text form prints on its first line.
-func printImportJSON(o *options, s *layer.Store, id string, size int64) error {
-	m, err := s.Meta(id)
+func printImportJSON(ctx context.Context, o *options, s *layer.Store, id string, size int64) error {
+	m, err := s.Meta(ctx, id)
 	if err != nil {
 		return fmt.Errorf("import %s: imported, but reading its metadata: %w", id, err)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,17 +48,17 @@ zero in the layer shows as "not set".`,
 				return err
 			}
 			if len(args) == 1 {
-				return inspectLayer(o.stdout, s, args[0], asJSON)
+				return inspectLayer(cmd.Context(), o.stdout, s, args[0], asJSON)
 			}
-			return inspectPath(o.stdout, s, args[0], args[1], asJSON)
+			return inspectPath(cmd.Context(), o.stdout, s, args[0], args[1], asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-func inspectLayer(w io.Writer, s *layer.Store, id string, asJSON bool) error {
-	m, err := s.Meta(id)
+func inspectLayer(ctx context.Context, w io.Writer, s *layer.Store, id string, asJSON bool) error {
+	m, err := s.Meta(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func inspectLayer(w io.Writer, s *layer.Store, id string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	entries, _, err := s.Entries(id)
+	entries, _, err := s.Entries(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -123,8 +124,8 @@ type entryView struct {
 	Sparse      int    `json:"sparse_ranges,omitempty"`
 }
 
-func inspectPath(w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
-	entries, sds, err := s.Entries(id)
+func inspectPath(ctx context.Context, w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
+	entries, sds, err := s.Entries(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func inspectPath(w io.Writer, s *layer.Store, id, p string, asJSON bool) error {
 	v := entryView{Name: e.Name, Kind: string(e.Kind), Size: e.Size, LinkTarget: e.Link, Sparse: len(e.Sparse)}
 	if e.Kind == layer.KindLink {
 		// A hard link has no metadata of its own: it is the target's.
-		t, inLayer, err := linkTarget(s, id, e.Link, entries, sds)
+		t, inLayer, err := linkTarget(ctx, s, id, e.Link, entries, sds)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,7 @@ type linkedEntry struct {
 // layer itself, else in its parents, nearest first (a link may point into
 // a parent). It returns the parent's id when the target is there ("" for
 // the layer itself), and a nil entry when no layer of the chain holds it.
-func linkTarget(s *layer.Store, id, target string, entries []*layer.Entry, sds [][]byte) (*linkedEntry, string, error) {
+func linkTarget(ctx context.Context, s *layer.Store, id, target string, entries []*layer.Entry, sds [][]byte) (*linkedEntry, string, error) {
 	if t := followLinks(entries, target); t != nil {
 		return &linkedEntry{t, sds}, "", nil
 	}
@@ -98,7 +99,7 @@ func linkTarget(s *layer.Store, id, target string, entries []*layer.Entry, sds [
 		if filepath.Dir(p) == filepath.Clean(s.Home()) {
 			pid = filepath.Base(p)
 		}
-		pentries, psds, err := s.Entries(pid)
+		pentries, psds, err := s.Entries(ctx, pid)
 		if err != nil {
 			continue // a parent that is gone: the target is reported missing
 		}

@@ -31,7 +31,7 @@ layerchain.json), missing_parents (the parents that are gone) and meta.`,
 			if err != nil {
 				return err
 			}
-			infos, err := s.List()
+			infos, err := s.List(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,7 +44,7 @@ error ("no such layer, nothing removed") and is not an error.`,
 			if err != nil {
 				return err
 			}
-			return removeLayers(o, s, args, force)
+			return removeLayers(cmd.Context(), o, s, args, force)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove layers other layers name as parent, leaving those with a missing parent")
@@ -54,7 +55,7 @@ error ("no such layer, nothing removed") and is not an error.`,
 // because others among ids need it is retried once they are gone. With
 // force, what is still refused then is removed anyway and the layers left
 // with a missing parent are named on standard error.
-func removeLayers(o *options, s *layer.Store, ids []string, force bool) error {
+func removeLayers(ctx context.Context, o *options, s *layer.Store, ids []string, force bool) error {
 	// A layer an image of the store uses is never removed here, --force or
 	// not: 'image rm' removes the image and the layers it alone needs.
 	var used []error
@@ -72,7 +73,7 @@ func removeLayers(o *options, s *layer.Store, ids []string, force bool) error {
 		}
 		keep = append(keep, id)
 	}
-	if err := removeLayersFree(o, s, keep, force); err != nil {
+	if err := removeLayersFree(ctx, o, s, keep, force); err != nil {
 		used = append(used, err)
 	}
 	return errors.Join(used...)
@@ -82,14 +83,14 @@ func removeLayers(o *options, s *layer.Store, ids []string, force bool) error {
 var errUsedByImage = errors.New("layer in use by an image")
 
 // removeLayersFree removes ids that no image uses (see removeLayers).
-func removeLayersFree(o *options, s *layer.Store, ids []string, force bool) error {
+func removeLayersFree(ctx context.Context, o *options, s *layer.Store, ids []string, force bool) error {
 	errs := map[string]error{}
 	todo := ids
 	for len(todo) > 0 {
 		var again []string
 		for _, id := range todo {
 			existed := s.Exists(id)
-			err := s.Remove(id)
+			err := s.Remove(ctx, id)
 			if err == nil {
 				delete(errs, id)
 				if existed {
@@ -130,7 +131,7 @@ func removeLayersFree(o *options, s *layer.Store, ids []string, force bool) erro
 			out = append(out, fmt.Errorf("%w; remove them first, or use --force to remove %s anyway", err, id))
 			continue
 		}
-		broken, err := s.RemoveForce(id)
+		broken, err := s.RemoveForce(ctx, id)
 		if err != nil {
 			out = append(out, err)
 			continue
@@ -169,7 +170,7 @@ this too; cleanup does only this.`,
 			if err != nil {
 				return err
 			}
-			return s.Cleanup()
+			return s.Cleanup(cmd.Context())
 		},
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -212,7 +213,7 @@ func TestInspectUnsetTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.NewWriter("notimes", nil)
+	w, err := s.NewWriter(context.Background(), "notimes", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

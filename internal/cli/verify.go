@@ -115,6 +115,7 @@ The store is listed at the end. verify exits 1 if anything differs.`,
 			fmt.Fprintf(o.stdout, "$ winlayer --store %s ls\n", s.Home())
 			lsCmd := newLsCmd(&options{store: s.Home(), stdout: o.stdout})
 			lsCmd.SetArgs(nil)
+			lsCmd.SetContext(cmd.Context())
 			if err := lsCmd.RunE(lsCmd, nil); err != nil {
 				return err
 			}

@@ -123,6 +123,7 @@ func verifyImage(ctx context.Context, o *options, st *image.Store, savedDir, src
 			}
 			fmt.Fprintf(o.stdout, "$ winlayer --store %s image inspect %s\n", st.Layers().Home(), r.ManifestDigest)
 			inspect := newImageInspectCmd(&options{store: st.Layers().Home(), stdout: o.stdout, stderr: o.stderr})
+			inspect.SetContext(ctx)
 			if err := inspect.RunE(inspect, []string{r.ManifestDigest}); err != nil {
 				return nil, err
 			}
