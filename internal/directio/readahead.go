@@ -7,7 +7,7 @@ import (
 	"io"
 )
 
-// ReadAhead reads its source in 1 MiB blocks on its own goroutine and
+// ReadAhead reads its source in 256 KiB blocks on its own goroutine and
 // hashes them there (sha256: the layer's DiffID), so that reading and
 // hashing the tar overlap with writing the layer instead of adding to it.
 // At most readAheadBlocks blocks are in memory.
@@ -35,7 +35,7 @@ type raBlock struct {
 
 const (
 	readAheadBlocks    = 4
-	readAheadBlockSize = 1 << 20
+	readAheadBlockSize = 256 << 10
 )
 
 // NewReadAhead starts reading src ahead; the caller must Close the
