@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/winlayer/winlayer/internal/directio"
 )
 
 // ErrDigestMismatch is returned when content does not hash to the digest
@@ -61,10 +63,18 @@ func (s *Store) putBlob(d v1.Hash, b []byte) error {
 type blobWriter struct {
 	s  *Store
 	f  *os.File
-	bw *bufio.Writer
-	h  hash.Hash // nil: the caller hashes (see commitHashed)
-	n  int64
+	bw interface {
+		io.Writer
+		Close() error // writes what is buffered
+	}
+	h hash.Hash // nil: the caller hashes (see commitHashed)
+	n int64
 }
+
+// bufWriter is a bufio.Writer whose Close flushes.
+type bufWriter struct{ *bufio.Writer }
+
+func (b bufWriter) Close() error { return b.Flush() }
 
 func (s *Store) newBlobWriter() (*blobWriter, error) {
 	tmp := filepath.Join(s.home, blobsDir, "tmp")
@@ -75,16 +85,20 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	return &blobWriter{s: s, f: f, bw: bufio.NewWriterSize(f, 256<<10), h: sha256.New()}, nil
+	return &blobWriter{s: s, f: f, bw: bufWriter{bufio.NewWriterSize(f, 256<<10)}, h: sha256.New()}, nil
 }
 
 // newHashedBlobWriter is a blobWriter for content its caller hashes
 // already (a layer blob on its way to the import): commit it with
-// commitHashed.
+// commitHashed. A layer blob is large and read by nothing soon: it is
+// written with O_DIRECT where the file system allows (see
+// directio.StreamWriter), on a goroutine of its own, instead of being
+// copied into the page cache and written back at the fsync.
 func (s *Store) newHashedBlobWriter() (*blobWriter, error) {
 	w, err := s.newBlobWriter()
 	if err == nil {
 		w.h = nil
+		w.bw = directio.NewStreamWriter(w.f)
 	}
 	return w, err
 }
@@ -113,7 +127,7 @@ func (w *blobWriter) commit(d v1.Hash) error {
 
 // commitHashed is commit for content whose digest the caller checked.
 func (w *blobWriter) commitHashed(d v1.Hash) error {
-	err := w.bw.Flush()
+	err := w.bw.Close()
 	if err == nil {
 		err = w.f.Sync()
 	}
@@ -136,6 +150,7 @@ func (w *blobWriter) commitHashed(d v1.Hash) error {
 
 // abort drops the temporary file.
 func (w *blobWriter) abort() {
+	w.bw.Close()
 	w.f.Close()
 	os.Remove(w.f.Name())
 }

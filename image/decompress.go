@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -75,4 +76,34 @@ func decodeError(format string, err error) error {
 		return fmt.Errorf("truncated %s stream (the download or the file is incomplete): %w", format, layer.ErrTruncated)
 	}
 	return fmt.Errorf("%s stream: %w", format, err)
+}
+
+// errDecoderReleased is returned by a guardedReader read after close.
+var errDecoderReleased = errors.New("layer stream closed")
+
+// guardedReader lets a decoder be released while a goroutine that the
+// import left behind may still be reading it: close waits for a read in
+// progress to return, and later reads fail instead of touching the
+// released decoder.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      io.Reader
+	closed bool
+}
+
+// Read implements io.Reader.
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errDecoderReleased
+	}
+	return g.r.Read(p)
+}
+
+// close waits for a read in progress and makes the reader refuse more.
+func (g *guardedReader) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }

@@ -50,15 +50,6 @@ func newHashPipe(src io.ReadCloser, w io.Writer, max int64, progress func(int64)
 	return p
 }
 
-// newReadPipe reads src on a goroutine of its own without hashing: the
-// decompressed stream, so that decompressing and importing run side by
-// side.
-func newReadPipe(src io.Reader) *hashPipe {
-	p := newPipe(io.NopCloser(src))
-	p.start()
-	return p
-}
-
 func newPipe(src io.ReadCloser) *hashPipe {
 	p := &hashPipe{src: src, ch: make(chan []byte, pipeChunks), free: make(chan []byte, pipeChunks),
 		done: make(chan struct{}), exit: make(chan struct{})}

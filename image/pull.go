@@ -435,22 +435,17 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		}
 		return hp.count(), false, err
 	}
-	// The import reads the tar from a goroutine of its own that
-	// decompresses (none for an uncompressed blob).
-	var up *hashPipe
-	tarStream := dec
-	if comp != CompressionNone {
-		up = newReadPipe(dec)
-		tarStream = up
-	}
+	// The import's read-ahead goroutine decompresses (and hashes the
+	// DiffID) straight into its own blocks: no hand-off and no copy
+	// between the decoder and the import.
+	tarStream := &guardedReader{r: dec}
 	defer func() {
 		// Closing the blob's source ends every read that waits on it (the
-		// import may have left one running): the decompressing goroutine
-		// stops, and only then is the decoder released.
+		// import may have left one running on its read-ahead goroutine);
+		// the guard waits for that read to return and refuses any later
+		// one, and only then is the decoder released.
 		hp.Close()
-		if up != nil {
-			up.Close()
-		}
+		tarStream.close()
 		release()
 		if bw != nil {
 			bw.abort()

@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/vbatts/tar-split/tar/storage"
 
 	"github.com/winlayer/winlayer/wintar"

@@ -7,10 +7,11 @@ import (
 	"io"
 )
 
-// ReadAhead reads its source in 1 MiB blocks on its own goroutine and
-// hashes them there (sha256: the layer's DiffID), so that reading and
-// hashing the tar overlap with writing the layer instead of adding to it.
-// At most readAheadBlocks blocks are in memory.
+// ReadAhead reads its source in 256 KiB blocks on its own goroutine and
+// hashes them (sha256: the layer's DiffID) on another, so that reading
+// (decompressing, when the source is a decoder), hashing and writing the
+// layer overlap instead of adding up; a block is handed from one to the
+// next, never copied. At most readAheadBlocks blocks are in memory.
 //
 // Read returns ctx's error as soon as ctx is done, even while the source
 // stalls (a pipe or a network stream that sends nothing more): the import
@@ -19,8 +20,10 @@ type ReadAhead struct {
 	ctx   context.Context
 	full  chan *raBlock
 	free  chan *raBlock
+	hashq chan *raBlock // read blocks on their way to the hasher
 	stop  chan struct{}
-	done  chan struct{}
+	done  chan struct{} // the reading goroutine returned
+	hdone chan struct{} // the hashing goroutine returned
 	cur   *raBlock
 	off   int
 	h     hash.Hash
@@ -35,25 +38,55 @@ type raBlock struct {
 
 const (
 	readAheadBlocks    = 4
-	readAheadBlockSize = 1 << 20
+	readAheadBlockSize = 256 << 10
 )
 
 // NewReadAhead starts reading src ahead; the caller must Close the
 // ReadAhead.
 func NewReadAhead(ctx context.Context, src io.Reader) *ReadAhead {
 	r := &ReadAhead{
-		ctx:  ctx,
-		full: make(chan *raBlock, readAheadBlocks),
-		free: make(chan *raBlock, readAheadBlocks),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
-		h:    sha256.New(),
+		ctx:   ctx,
+		full:  make(chan *raBlock, readAheadBlocks),
+		free:  make(chan *raBlock, readAheadBlocks),
+		hashq: make(chan *raBlock, readAheadBlocks),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		hdone: make(chan struct{}),
+		h:     sha256.New(),
 	}
 	for i := 0; i < readAheadBlocks; i++ {
 		r.free <- &raBlock{b: make([]byte, readAheadBlockSize)}
 	}
 	go r.produce(src)
+	go r.hash()
 	return r
+}
+
+// hash hashes the blocks in the order they were read and hands them on
+// to Read; it returns after the block that ends the source, or at Close.
+func (r *ReadAhead) hash() {
+	defer close(r.hdone)
+	for {
+		var blk *raBlock
+		select {
+		case blk = <-r.hashq:
+		case <-r.stop:
+			return
+		}
+		r.h.Write(blk.b[:blk.n])
+		r.total += int64(blk.n)
+		// Once handed on, the block belongs to Read (and then to the
+		// reading goroutine again): look at it no more.
+		last := blk.err != nil
+		select {
+		case r.full <- blk:
+		case <-r.stop:
+			return
+		}
+		if last {
+			return
+		}
+	}
 }
 
 func (r *ReadAhead) produce(src io.Reader) {
@@ -74,11 +107,9 @@ func (r *ReadAhead) produce(src io.Reader) {
 			// nothing more, hand nothing on.
 			return
 		}
-		r.h.Write(blk.b[:n])
-		r.total += int64(n)
 		blk.n, blk.err = n, err
 		select {
-		case r.full <- blk:
+		case r.hashq <- blk:
 		case <-r.stop:
 			return
 		}
@@ -155,6 +186,6 @@ func (r *ReadAhead) Close() {
 // Sum returns the sha256 and the length of everything read from the
 // source; call it after Read returned io.EOF.
 func (r *ReadAhead) Sum() ([]byte, int64) {
-	<-r.done
+	<-r.hdone
 	return r.h.Sum(nil), r.total
 }
