@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/winlayer/winlayer/internal/atomicfile"
 	"github.com/winlayer/winlayer/internal/directio"
 )
 
@@ -145,7 +146,7 @@ func (w *blobWriter) commitHashed(d v1.Hash) error {
 		os.Remove(w.f.Name())
 		return fmt.Errorf("blob %s: %w", d, err)
 	}
-	return syncDir(filepath.Dir(dst))
+	return atomicfile.SyncDir(filepath.Dir(dst))
 }
 
 // abort drops the temporary file.

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/winlayer/winlayer/internal/atomicfile"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -184,7 +185,7 @@ func (s *Store) write(ix *indexFile) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.indexPath(), b)
+	return atomicfile.Write(s.indexPath(), b, 0o644)
 }
 
 // update runs fn on the index under the lock and writes the result when
@@ -223,32 +224,6 @@ func (s *Store) pullLease() (func(), error) {
 		return nil, fmt.Errorf("image index: %w", err)
 	}
 	return lockShared(filepath.Join(dir, pullsName))
-}
-
-// writeAtomic writes path through a temporary file in its directory,
-// fsynced and renamed into place; then the directory is fsynced.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
 }
 
 // CanonicalRef is the form a reference is stored and compared in: for a

@@ -8,16 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncDir flushes a directory (a rename in it) to stable storage.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // lockFile takes an exclusive flock on path (created if needed) and
 // returns its release. The kernel drops the lock when the process dies.
 func lockFile(path string) (func(), error) {

@@ -8,10 +8,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// syncDir does nothing on Windows: NTFS makes a rename durable with the
-// file's own flush.
-func syncDir(string) error { return nil }
-
 // lockFile takes an exclusive lock (LockFileEx) on path, created if needed,
 // and returns its release.
 func lockFile(path string) (func(), error) {

@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/winlayer/winlayer/internal/atomicfile"
 )
 
 // ErrNotLayout is returned when oci:DIR names a directory that has files
@@ -63,7 +65,7 @@ func writeToLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker,
 func initLayout(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-			return writeFileAtomic(filepath.Join(dir, "oci-layout"), []byte(ociLayoutFile))
+			return atomicfile.Write(filepath.Join(dir, "oci-layout"), []byte(ociLayoutFile), 0o644)
 		}
 		return nil
 	}
@@ -78,7 +80,7 @@ func initLayout(dir string) error {
 	case len(ents) > 0:
 		return fmt.Errorf("%s: %w (it has files but no index.json)", dir, ErrNotLayout)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "oci-layout"), []byte(ociLayoutFile)); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "oci-layout"), []byte(ociLayoutFile), 0o644); err != nil {
 		return err
 	}
 	empty := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
@@ -86,7 +88,7 @@ func initLayout(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "index.json"), b)
+	return atomicfile.Write(filepath.Join(dir, "index.json"), b, 0o644)
 }
 
 // writeLayoutArtifact writes the blobs of p, children first, its manifest
@@ -248,31 +250,5 @@ func addToLayoutIndex(dir string, desc v1.Descriptor) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, out)
-}
-
-// writeFileAtomic writes a small file through a synced temporary file and
-// a rename.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, out, 0o644)
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
+
+	"github.com/winlayer/winlayer/internal/atomicfile"
 )
 
 // errLoginRefused is returned when the registry refuses the credentials.
@@ -198,7 +200,7 @@ func saveCredentials(key, user, password string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	if err := writeSecretFile(path, append(out, '\n')); err != nil {
+	if err := atomicfile.Write(path, append(out, '\n'), 0o600); err != nil {
 		return "", err
 	}
 	return path, nil
@@ -233,26 +235,4 @@ func helperStore(helper, key, user, password string) error {
 		return fmt.Errorf("credential helper docker-credential-%s: %w: %s", helper, err, strings.TrimSpace(out.String()))
 	}
 	return nil
-}
-
-// writeSecretFile writes path (mode 0600) through a temporary file and a
-// rename, so a crash leaves the old file or the new one.
-func writeSecretFile(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".config.json.tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

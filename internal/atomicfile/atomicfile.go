@@ -1,0 +1,41 @@
+// Package atomicfile writes small files (indexes, configs) so that a
+// reader sees the old content or the new, never a part: the bytes go to a
+// temporary file in the same directory, which is synced, given its mode and
+// renamed over the target; then the directory is synced so that the rename
+// itself survives a crash.
+package atomicfile
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Write replaces path with b, mode perm, atomically and durably. On error
+// the target is untouched and no temporary file is left.
+func Write(path string, b []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(b)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(dir)
+}
