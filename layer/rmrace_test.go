@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,12 +50,13 @@ func assertConsistent(t *testing.T, s *Store) {
 }
 
 // TestRemoveParentDuringImport removes the parent of a layer being
-// imported, after the import started and before it commits: the removal
-// succeeds (nothing committed needs the parent yet) and the commit must
-// then fail, naming the parent, and store nothing — never both succeed,
-// leaving kid with a missing parent. Through a Writer, through Import of
-// a tar that arrives in two parts, with forced removal, and under
-// WithPendingParents for a parent that existed when the import started.
+// imported, after the import started and before it commits. Remove
+// refuses (ErrInUse naming kid, being imported) and the import commits;
+// RemoveForce removes it, and the commit must then fail, naming the
+// parent, and store nothing. Never both succeed leaving kid with a
+// missing parent. Through a Writer, through Import of a tar that arrives
+// in two parts, and under WithPendingParents for a parent that existed
+// when the import started.
 func TestRemoveParentDuringImport(t *testing.T) {
 	rm := func(s *Store, id string) error { return s.Remove(context.Background(), id) }
 	rmForce := func(s *Store, id string) error { _, err := s.RemoveForce(context.Background(), id); return err }
@@ -81,17 +83,20 @@ func TestRemoveParentDuringImport(t *testing.T) {
 		pw.Close()
 		return rerr, <-done
 	}
+	pending := []ImportOption{WithPendingParents()}
 	cases := []struct {
-		name   string
-		run    func(*testing.T, *Store, func(*Store, string) error, ...ImportOption) (error, error)
-		remove func(*Store, string) error
-		opts   []ImportOption
+		name  string
+		run   func(*testing.T, *Store, func(*Store, string) error, ...ImportOption) (error, error)
+		force bool
+		opts  []ImportOption
 	}{
-		{"writer", viaWriter, rm, nil},
-		{"writer force", viaWriter, rmForce, nil},
-		{"writer pending parents", viaWriter, rm, []ImportOption{WithPendingParents()}},
-		{"import", viaImport, rm, nil},
-		{"import pending parents", viaImport, rm, []ImportOption{WithPendingParents()}},
+		{"writer", viaWriter, false, nil},
+		{"writer force", viaWriter, true, nil},
+		{"writer pending parents", viaWriter, false, pending},
+		{"writer pending parents force", viaWriter, true, pending},
+		{"import", viaImport, false, nil},
+		{"import force", viaImport, true, nil},
+		{"import pending parents force", viaImport, true, pending},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,21 +104,52 @@ func TestRemoveParentDuringImport(t *testing.T) {
 			mustDo(t, err)
 			_, err = s.Import(context.Background(), "base", nil, bytes.NewReader(layertest.Mixed()))
 			mustDo(t, err)
-			rerr, cerr := tc.run(t, s, tc.remove, tc.opts...)
-			if rerr != nil {
-				t.Fatalf("remove base while kid is importing: %v", rerr)
+			remove := rm
+			if tc.force {
+				remove = rmForce
 			}
-			if cerr == nil {
-				t.Fatalf("kid committed on base removed during its import: both succeeded")
+			rerr, cerr := tc.run(t, s, remove, tc.opts...)
+			if rerr == nil && cerr == nil {
+				t.Fatalf("base removed and kid committed on it: both succeeded")
 			}
-			if !errors.Is(cerr, ErrNotExist) || !strings.Contains(cerr.Error(), "parent base") {
-				t.Errorf("commit error %q: want ErrNotExist naming parent base", cerr)
-			}
-			if s.Exists("kid") || s.Exists("base") {
-				t.Errorf("after the failed commit: kid exists %v, base exists %v; want neither", s.Exists("kid"), s.Exists("base"))
+			if tc.force {
+				if rerr != nil {
+					t.Fatalf("remove --force of base while kid is importing: %v", rerr)
+				}
+				if !errors.Is(cerr, ErrNotExist) || !strings.Contains(cerr.Error(), "parent base") {
+					t.Errorf("commit error %q: want ErrNotExist naming parent base", cerr)
+				}
+				if s.Exists("kid") || s.Exists("base") {
+					t.Errorf("after the failed commit: kid exists %v, base exists %v; want neither", s.Exists("kid"), s.Exists("base"))
+				}
+			} else {
+				if !errors.Is(rerr, ErrInUse) || !strings.Contains(rerr.Error(), "kid, being imported") {
+					t.Errorf("remove error %v: want ErrInUse naming kid, being imported", rerr)
+				}
+				if cerr != nil {
+					t.Errorf("commit after the refused removal: %v", cerr)
+				}
+				if !s.Exists("kid") || !s.Exists("base") {
+					t.Errorf("kid exists %v, base exists %v; want both", s.Exists("kid"), s.Exists("base"))
+				}
 			}
 			assertConsistent(t, s)
 		})
+	}
+}
+
+// TestRemoveIgnoresDeadImport: a staging directory left by an import that
+// died (its lock not held) does not keep Remove from removing its parent.
+func TestRemoveIgnoresDeadImport(t *testing.T) {
+	s, err := Open(t.TempDir())
+	mustDo(t, err)
+	mustDo(t, s.Create(context.Background(), "base", nil))
+	dead := filepath.Join(s.Home(), stagingDir, "kid.123")
+	mustDo(t, os.Mkdir(dead, 0o700))
+	mustDo(t, writeStageChain(dead, []string{s.Dir("base")}))
+	mustDo(t, s.Remove(context.Background(), "base"))
+	if s.Exists("base") {
+		t.Error("base not removed")
 	}
 }
 
@@ -132,76 +168,123 @@ func TestPendingParentAbsentAtStart(t *testing.T) {
 
 // TestRemoveWaitsForCommit holds a commit inside its critical section (the
 // store lock taken, parents checked next) and removes the parent then:
-// Remove must wait for the commit and refuse, naming kid, with ErrInUse.
+// the removal must wait for the commit; Remove then refuses, naming kid,
+// with ErrInUse, and RemoveForce removes base and names kid as broken.
 func TestRemoveWaitsForCommit(t *testing.T) {
-	s, err := Open(t.TempDir())
-	mustDo(t, err)
-	_, err = s.Import(context.Background(), "base", nil, bytes.NewReader(layertest.Mixed()))
-	mustDo(t, err)
-	w := startKid(t, s, []string{s.Dir("base")})
-	removed := make(chan error, 1)
-	var early error
-	hook := func(where string) error {
-		if where != "writer:store-locked" {
-			return nil
-		}
-		go func() { removed <- s.Remove(context.Background(), "base") }()
-		select {
-		case err := <-removed:
-			early = fmt.Errorf("Remove returned %v while the commit held the store lock", err)
-			removed <- err
-		case <-time.After(200 * time.Millisecond):
-		}
-		return nil
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force=%v", force), func(t *testing.T) {
+			s, err := Open(t.TempDir())
+			mustDo(t, err)
+			_, err = s.Import(context.Background(), "base", nil, bytes.NewReader(layertest.Mixed()))
+			mustDo(t, err)
+			w := startKid(t, s, []string{s.Dir("base")})
+			type result struct {
+				broken []string
+				err    error
+			}
+			removed := make(chan result, 1)
+			var early error
+			hook := func(where string) error {
+				if where != "writer:store-locked" {
+					return nil
+				}
+				go func() {
+					if force {
+						b, err := s.RemoveForce(context.Background(), "base")
+						removed <- result{b, err}
+					} else {
+						removed <- result{nil, s.Remove(context.Background(), "base")}
+					}
+				}()
+				select {
+				case r := <-removed:
+					early = fmt.Errorf("removal returned %v while the commit held the store lock", r.err)
+					removed <- r
+				case <-time.After(200 * time.Millisecond):
+				}
+				return nil
+			}
+			faultErrHook.Store(&hook)
+			cerr := w.Close()
+			faultErrHook.Store(nil)
+			r := <-removed
+			if early != nil {
+				t.Error(early)
+			}
+			mustDo(t, cerr)
+			if !force {
+				if !errors.Is(r.err, ErrInUse) || !strings.Contains(r.err.Error(), "kid") {
+					t.Errorf("Remove(base) after kid committed: %v; want ErrInUse naming kid", r.err)
+				}
+				if !s.Exists("base") || !s.Exists("kid") {
+					t.Error("base or kid missing")
+				}
+				assertConsistent(t, s)
+				return
+			}
+			if r.err != nil || !slices.Equal(r.broken, []string{"kid"}) {
+				t.Errorf("RemoveForce(base) after kid committed: broken %v, %v; want [kid]", r.broken, r.err)
+			}
+		})
 	}
-	faultErrHook.Store(&hook)
-	cerr := w.Close()
-	faultErrHook.Store(nil)
-	rerr := <-removed
-	if early != nil {
-		t.Error(early)
-	}
-	mustDo(t, cerr)
-	if !errors.Is(rerr, ErrInUse) || !strings.Contains(rerr.Error(), "kid") {
-		t.Errorf("Remove(base) after kid committed: %v; want ErrInUse naming kid", rerr)
-	}
-	if !s.Exists("base") || !s.Exists("kid") {
-		t.Error("base or kid missing")
-	}
-	assertConsistent(t, s)
 }
 
-// TestRemoveImportRace races Remove of the parent against the commit of
-// a child, many times: exactly one of them succeeds, and no layer is left
-// with a missing parent. Run with -race.
+// TestRemoveImportRace races removal of the parent against the commit
+// of a child, many times, with Remove and with RemoveForce. Remove:
+// exactly one succeeds. RemoveForce: it always succeeds, and either the
+// commit failed (nothing stored) or RemoveForce names kid as broken. No
+// layer is ever left with a missing parent that no one reported. Run with
+// -race.
 func TestRemoveImportRace(t *testing.T) {
 	s, err := Open(t.TempDir())
 	mustDo(t, err)
 	base := layertest.Mixed()
-	for i := range 20 {
+	outcomes := map[string]int{}
+	for i := range 30 {
+		force := i%2 == 1
 		_, err = s.Import(context.Background(), "base", nil, bytes.NewReader(base))
 		mustDo(t, err)
 		w := startKid(t, s, []string{s.Dir("base")})
 		var wg sync.WaitGroup
 		var rerr, cerr error
+		var broken []string
 		wg.Add(2)
 		go func() { defer wg.Done(); cerr = w.Close() }()
-		go func() { defer wg.Done(); rerr = s.Remove(context.Background(), "base") }()
+		go func() {
+			defer wg.Done()
+			if force {
+				broken, rerr = s.RemoveForce(context.Background(), "base")
+			} else {
+				rerr = s.Remove(context.Background(), "base")
+			}
+		}()
 		wg.Wait()
-		if (rerr == nil) == (cerr == nil) {
-			t.Fatalf("round %d: remove err %v, commit err %v: want exactly one to succeed", i, rerr, cerr)
-		}
-		if rerr != nil && !errors.Is(rerr, ErrInUse) {
-			t.Fatalf("round %d: remove: %v, want ErrInUse", i, rerr)
-		}
 		if cerr != nil && !errors.Is(cerr, ErrNotExist) {
 			t.Fatalf("round %d: commit: %v, want ErrNotExist", i, cerr)
 		}
-		assertConsistent(t, s)
+		if !force {
+			if (rerr == nil) == (cerr == nil) {
+				t.Fatalf("round %d: remove err %v, commit err %v: want exactly one to succeed", i, rerr, cerr)
+			}
+			if rerr != nil && !errors.Is(rerr, ErrInUse) {
+				t.Fatalf("round %d: remove: %v, want ErrInUse", i, rerr)
+			}
+			assertConsistent(t, s)
+		} else {
+			if rerr != nil {
+				t.Fatalf("round %d: remove --force: %v", i, rerr)
+			}
+			if cerr == nil && !slices.Contains(broken, "kid") {
+				t.Fatalf("round %d: kid committed on base, RemoveForce removed base and reported %v broken", i, broken)
+			}
+		}
+		outcomes[fmt.Sprintf("force=%v commit ok=%v", force, cerr == nil)]++
 		for _, id := range []string{"kid", "base"} {
-			mustDo(t, s.Remove(context.Background(), id))
+			_, err := s.RemoveForce(context.Background(), id)
+			mustDo(t, err)
 		}
 	}
+	t.Logf("outcomes: %v", outcomes)
 }
 
 // TestStoreLockFile: a read-write Open makes the lock file, a read-only

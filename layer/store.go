@@ -243,10 +243,13 @@ func (s *Store) ResolveID(ctx context.Context, id string) (string, error) {
 //
 // A layer that other layers' chains name ([Store.Dependants]) is not
 // removed: the error names them and wraps [ErrInUse]; [Store.RemoveForce]
-// removes it anyway. The check and the rename hold the store lock (see
+// removes it anyway. So is a layer that an import in progress (a live
+// [Writer], whose chain names id) needs: the error names the layer being
+// imported. The checks and the rename hold the store lock (see
 // storelock.go), as a commit's final check of its parents does, so a
 // layer being imported on id either commits first (and Remove refuses,
-// naming it) or finds id gone and fails, storing nothing.
+// naming it) or, after RemoveForce, finds id gone and fails, storing
+// nothing.
 //
 // A cancelled ctx stops Remove before the rename (the layer stays) or,
 // after it, between the entries it deletes (the layer is gone and the
@@ -313,6 +316,15 @@ func (s *Store) renameAway(ctx context.Context, id, gone string, force bool) (de
 	}
 	if len(deps) > 0 && !force {
 		return deps, false, fmt.Errorf("remove %s: needed by %s (their parent chains name it): %w", id, strings.Join(deps, ", "), ErrInUse)
+	}
+	if !force {
+		busy, err := s.importsNeeding(ctx, id)
+		if err != nil {
+			return nil, false, fmt.Errorf("remove %s: imports in progress: %w", id, err)
+		}
+		if len(busy) > 0 {
+			return nil, false, fmt.Errorf("remove %s: needed by %s, being imported now (its parent chain names it): %w", id, strings.Join(busy, ", "), ErrInUse)
+		}
 	}
 	faultPoint("remove:before-rename")
 	if err := renameBeneath(s.home, id, gone); err != nil {

@@ -106,6 +106,13 @@ func (s *Store) newWriter(ctx context.Context, id string, parents []string, opts
 		st.remove(s.home)
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
 	}
+	if len(parents) > 0 {
+		if err := writeStageChain(st.path, parents); err != nil {
+			w.idx.abort()
+			st.remove(s.home)
+			return nil, fmt.Errorf("layer %s: staging: %w", id, err)
+		}
+	}
 	w.meta = Meta{Version: formatVer, Base: len(parents) == 0}
 	faultPoint("writer:staged")
 	return w, nil
