@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,7 +101,8 @@ func TestRemoveParentDuringImport(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Open(t.TempDir())
+			var logged bytes.Buffer
+			s, err := Open(t.TempDir(), WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 			mustDo(t, err)
 			_, err = s.Import(context.Background(), "base", nil, bytes.NewReader(layertest.Mixed()))
 			mustDo(t, err)
@@ -118,6 +120,9 @@ func TestRemoveParentDuringImport(t *testing.T) {
 				}
 				if !errors.Is(cerr, ErrNotExist) || !strings.Contains(cerr.Error(), "parent base") {
 					t.Errorf("commit error %q: want ErrNotExist naming parent base", cerr)
+				}
+				if !strings.Contains(logged.String(), "importing=kid") {
+					t.Errorf("RemoveForce did not warn that it broke kid's import; log: %q", logged.String())
 				}
 				if s.Exists("kid") || s.Exists("base") {
 					t.Errorf("after the failed commit: kid exists %v, base exists %v; want neither", s.Exists("kid"), s.Exists("base"))

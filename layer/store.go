@@ -317,14 +317,12 @@ func (s *Store) renameAway(ctx context.Context, id, gone string, force bool) (de
 	if len(deps) > 0 && !force {
 		return deps, false, fmt.Errorf("remove %s: needed by %s (their parent chains name it): %w", id, strings.Join(deps, ", "), ErrInUse)
 	}
-	if !force {
-		busy, err := s.importsNeeding(ctx, id)
-		if err != nil {
-			return nil, false, fmt.Errorf("remove %s: imports in progress: %w", id, err)
-		}
-		if len(busy) > 0 {
-			return nil, false, fmt.Errorf("remove %s: needed by %s, being imported now (its parent chain names it): %w", id, strings.Join(busy, ", "), ErrInUse)
-		}
+	busy, err := s.importsNeeding(ctx, id)
+	if err != nil && !force {
+		return nil, false, fmt.Errorf("remove %s: imports in progress: %w", id, err)
+	}
+	if len(busy) > 0 && !force {
+		return nil, false, fmt.Errorf("remove %s: needed by %s, being imported now (its parent chain names it): %w", id, strings.Join(busy, ", "), ErrInUse)
 	}
 	faultPoint("remove:before-rename")
 	if err := renameBeneath(s.home, id, gone); err != nil {
@@ -332,6 +330,9 @@ func (s *Store) renameAway(ctx context.Context, id, gone string, force bool) (de
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("remove %s: %w", id, err)
+	}
+	if len(busy) > 0 {
+		s.log.Warn("removed a layer that imports in progress need: they will fail", "layer", id, "importing", strings.Join(busy, ", "))
 	}
 	return deps, true, nil
 }
