@@ -108,13 +108,10 @@ func (w *Writer) commit() (committed bool, err error) {
 	if err := faultErr("writer:before-rename"); err != nil {
 		return false, err
 	}
+	if err := w.place(); err != nil {
+		return false, err
+	}
 	if w.replace {
-		// The new layer takes the place of the old one in one step; the
-		// old one ends up in the staging directory, removed below or, if
-		// that fails, by the next Cleanup.
-		if err := exchange(w.st.path, w.s.Dir(w.id)); err != nil {
-			return false, err
-		}
 		faultPoint("writer:after-exchange")
 		serr := faultErr("writer:after-exchange")
 		if serr == nil {
@@ -125,15 +122,44 @@ func (w *Writer) commit() (committed bool, err error) {
 		}
 		return true, serr
 	}
-	if err := renameNoReplace(w.st.path, w.s.Dir(w.id)); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return false, ErrExists
-		}
-		return false, err
-	}
 	faultPoint("writer:after-rename")
 	if err := faultErr("writer:after-rename"); err != nil {
 		return true, err
 	}
 	return true, syncDir(w.s.home)
+}
+
+// place puts the layer into place under the store lock (see
+// storelock.go), once it has checked that every parent that was there
+// when the Writer started still is: a [Store.Remove] of a parent either
+// ran before (the commit fails, naming the parent) or waits and then
+// sees this layer among the parent's dependants. A replacing Writer swaps
+// the new layer with the old one in one step; the old one ends up in the
+// staging directory, removed by commit or, if that fails, by the next
+// Cleanup.
+func (w *Writer) place() error {
+	lk, err := w.s.lockStore()
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
+	faultPoint("writer:store-locked")
+	if err := faultErr("writer:store-locked"); err != nil {
+		return err
+	}
+	for _, p := range w.existed {
+		if !w.s.parentExists(p) {
+			return fmt.Errorf("parent %s was removed while the layer was being written: %w", w.s.chainKey(p), ErrNotExist)
+		}
+	}
+	if w.replace {
+		return exchange(w.st.path, w.s.Dir(w.id))
+	}
+	if err := renameNoReplace(w.st.path, w.s.Dir(w.id)); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return ErrExists
+		}
+		return err
+	}
+	return nil
 }

@@ -54,3 +54,10 @@ func (l *stageLock) release() {
 	os.Remove(filepath.Join(l.dir.Name(), l.name))
 	l.dir.Close()
 }
+
+// stageLive reports whether the staging lock file at p exists: without
+// flock its existence is the lock.
+func stageLive(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

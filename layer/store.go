@@ -68,6 +68,9 @@ func Open(home string, opts ...Option) (*Store, error) {
 	if err := mkdirBeneath(abs, stagingDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
+	if err := s.makeStoreLock(); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
+	}
 	if !s.noCleanup {
 		if err := s.Cleanup(context.Background()); err != nil {
 			return nil, err
@@ -240,8 +243,13 @@ func (s *Store) ResolveID(ctx context.Context, id string) (string, error) {
 //
 // A layer that other layers' chains name ([Store.Dependants]) is not
 // removed: the error names them and wraps [ErrInUse]; [Store.RemoveForce]
-// removes it anyway. (A layer imported on id while Remove runs is not
-// seen.)
+// removes it anyway. So is a layer that an import in progress (a live
+// [Writer], whose chain names id) needs: the error names the layer being
+// imported. The checks and the rename hold the store lock (see
+// storelock.go), as a commit's final check of its parents does, so a
+// layer being imported on id either commits first (and Remove refuses,
+// naming it) or, after RemoveForce, finds id gone and fails, storing
+// nothing.
 //
 // A cancelled ctx stops Remove before the rename (the layer stays) or,
 // after it, between the entries it deletes (the layer is gone and the
@@ -265,32 +273,9 @@ func (s *Store) remove(ctx context.Context, id string, force bool) ([]string, er
 	if err := removeAllBeneath(ctx, s.home, gone); err != nil {
 		return nil, fmt.Errorf("remove %s: stale %s: %w", id, gone, err)
 	}
-	fi, err := lstatBeneath(s.home, id)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err == nil {
-		err = wantDir(s.home, id, fi)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("remove %s: %w", id, err)
-	}
-	deps, err := s.Dependants(ctx, id)
-	if cerr := ctx.Err(); cerr != nil {
-		return nil, fmt.Errorf("remove %s: %w", id, cerr)
-	}
-	if err != nil && !force {
-		return nil, fmt.Errorf("remove %s: %w", id, err)
-	}
-	if len(deps) > 0 && !force {
-		return deps, fmt.Errorf("remove %s: needed by %s (their parent chains name it): %w", id, strings.Join(deps, ", "), ErrInUse)
-	}
-	faultPoint("remove:before-rename")
-	if err := renameBeneath(s.home, id, gone); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("remove %s: %w", id, err)
+	deps, renamed, err := s.renameAway(ctx, id, gone, force)
+	if err != nil || !renamed {
+		return deps, err
 	}
 	if err := syncDir(s.home); err != nil {
 		return deps, fmt.Errorf("remove %s: %w", id, err)
@@ -300,6 +285,56 @@ func (s *Store) remove(ctx context.Context, id string, force bool) ([]string, er
 		return deps, fmt.Errorf("remove %s: delete %s (left for cleanup): %w", id, filepath.Join(s.home, gone), err)
 	}
 	return deps, nil
+}
+
+// renameAway renames layer id to gone under the store lock once no
+// committed layer needs it (or force); renamed is false for a layer that
+// is not there.
+func (s *Store) renameAway(ctx context.Context, id, gone string, force bool) (deps []string, renamed bool, err error) {
+	lk, err := s.lockStore()
+	if err != nil {
+		return nil, false, fmt.Errorf("remove %s: %w", id, err)
+	}
+	defer lk.unlock()
+	faultPoint("remove:store-locked")
+	fi, err := lstatBeneath(s.home, id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err == nil {
+		err = wantDir(s.home, id, fi)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("remove %s: %w", id, err)
+	}
+	deps, err = s.Dependants(ctx, id)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, false, fmt.Errorf("remove %s: %w", id, cerr)
+	}
+	if err != nil && !force {
+		return nil, false, fmt.Errorf("remove %s: %w", id, err)
+	}
+	if len(deps) > 0 && !force {
+		return deps, false, fmt.Errorf("remove %s: needed by %s (their parent chains name it): %w", id, strings.Join(deps, ", "), ErrInUse)
+	}
+	busy, err := s.importsNeeding(ctx, id)
+	if err != nil && !force {
+		return nil, false, fmt.Errorf("remove %s: imports in progress: %w", id, err)
+	}
+	if len(busy) > 0 && !force {
+		return nil, false, fmt.Errorf("remove %s: needed by %s, being imported now (its parent chain names it): %w", id, strings.Join(busy, ", "), ErrInUse)
+	}
+	faultPoint("remove:before-rename")
+	if err := renameBeneath(s.home, id, gone); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("remove %s: %w", id, err)
+	}
+	if len(busy) > 0 {
+		s.log.Warn("removed a layer that imports in progress need: they will fail", "layer", id, "importing", strings.Join(busy, ", "))
+	}
+	return deps, true, nil
 }
 
 // Cleanup removes what interrupted operations left in the home: every

@@ -36,6 +36,7 @@ type Writer struct {
 	s       *Store
 	id      string
 	parents []string
+	existed []string     // the parents that were there when the Writer started: they must be at commit
 	st      *stage       // the staging directory and its lock
 	idx     *indexWriter // index, security descriptors, stream files
 	names   *nameSet     // what every name (compared without case) is in this layer
@@ -94,11 +95,23 @@ func (s *Store) newWriter(ctx context.Context, id string, parents []string, opts
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
 	}
 	w := &Writer{ctx: ctx, s: s, id: id, parents: parents, st: st}
+	for _, p := range parents {
+		if s.parentExists(p) {
+			w.existed = append(w.existed, p)
+		}
+	}
 	w.names = newNameSet(st.path)
 	w.space.dir = st.path
 	if w.idx, err = newIndexWriter(filepath.Join(st.path, metaDir)); err != nil {
 		st.remove(s.home)
 		return nil, fmt.Errorf("layer %s: staging: %w", id, err)
+	}
+	if len(parents) > 0 {
+		if err := writeStageChain(st.path, parents); err != nil {
+			w.idx.abort()
+			st.remove(s.home)
+			return nil, fmt.Errorf("layer %s: staging: %w", id, err)
+		}
 	}
 	w.meta = Meta{Version: formatVer, Base: len(parents) == 0}
 	faultPoint("writer:staged")

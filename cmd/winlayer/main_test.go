@@ -74,7 +74,7 @@ func TestInterruptStalledImport(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(store)
 	for _, e := range entries {
-		if e.Name() != ".staging" {
+		if e.Name() != ".staging" && e.Name() != ".winlayer.lock" { // the store's own files, made by Open
 			t.Errorf("left in the store: %s", e.Name())
 		}
 	}
