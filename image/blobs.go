@@ -86,6 +86,13 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
+	// Readable by all, like the rest of the store, so that other users'
+	// read-only verbs (image save, push) can send the kept blobs.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
 	return &blobWriter{s: s, f: f, bw: bufWriter{bufio.NewWriterSize(f, 256<<10)}, h: sha256.New()}, nil
 }
 

@@ -137,6 +137,20 @@ func TestNonRootReaders(t *testing.T) {
 			t.Fatalf("%v: %d %s", args, code, errOut)
 		}
 	}
+	sample, err := filepath.Abs(filepath.Join("..", "..", "testdata", "image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run(t, nil, "--store", store, "image", "pull", "-q", "--platform", "windows/amd64:10.0.20348", "oci:"+sample); code != 0 {
+		t.Fatalf("image pull: %d %s", code, errOut)
+	}
+	saveTo := filepath.Join(top, "saved")
+	if err := os.Mkdir(saveTo, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(saveTo, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	asNobody := func(args ...string) (string, string, error) {
 		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin, "--store", store}, args...)...)
 		cmd.Env = []string{"WINLAYER_TEST_CLI=1", "PATH=/usr/bin:/bin", "HOME=/nonexistent"}
@@ -154,6 +168,9 @@ func TestNonRootReaders(t *testing.T) {
 	before := snapshot(t, store)
 	for _, args := range [][]string{
 		{"ls", "--json"}, {"inspect", "child"}, {"inspect", "base", `C:\hello.txt`}, {"check"}, {"check", "--fast", "child"},
+		{"image", "ls"}, {"image", "inspect", "--json", "latest"},
+		// Save reads every kept blob: they must be readable by all.
+		{"image", "save", "latest", "oci:" + filepath.Join(saveTo, "layout")},
 	} {
 		if out, errOut, err := asNobody(args...); err != nil {
 			t.Errorf("as nobody: %v: %v\n%s%s", args, err, out, errOut)
