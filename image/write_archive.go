@@ -113,6 +113,7 @@ func writeArchiveFile(ctx context.Context, path string, images []NamedImage, opt
 		return nil, fmt.Errorf("write %s: no image", dst)
 	}
 	t := newTracker(ctx, opts.Progress)
+	t.verify = true // the archive writer checks no digest: a damaged blob fails here
 	refs := map[name.Reference]v1.Image{}
 	w := &archiveWrite{t: t}
 	for _, ni := range images {

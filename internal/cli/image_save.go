@@ -79,23 +79,20 @@ source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 				if tag == "" && (len(names) > 1 || dst.Kind == image.KindDockerArchive) {
 					tag = saveName(n, si.Info)
 				}
+				named = append(named, image.NamedImage{Name: tag, Image: si.Image})
 				if dst.Kind == image.KindDockerArchive {
-					named = append(named, image.NamedImage{Name: tag, Image: si.Image})
 					saved = append(saved, fmt.Sprintf("%s %s", si.Info.ManifestDigest, orNone(tag)))
-					continue
 				}
-				loc := dst
-				loc.Tag = tag
-				res, err := image.Write(cmd.Context(), loc, si.Image, image.Config{}, wo)
-				if err != nil {
-					return fmt.Errorf("save %s: %w", n, err)
-				}
-				results = append(results, res)
 			}
+			// All or nothing: a failed save leaves no FILE (or the old one)
+			// and an OCI layout as it was (a DIR it created removed).
 			if dst.Kind == image.KindDockerArchive {
-				if results, err = image.WriteArchiveEach(cmd.Context(), dst.Path, named, wo); err != nil {
-					return fmt.Errorf("save: %w", err)
-				}
+				results, err = image.WriteArchiveEach(cmd.Context(), dst.Path, named, wo)
+			} else {
+				results, err = image.WriteLayout(cmd.Context(), dst.Path, named, image.Config{}, wo)
+			}
+			if err != nil {
+				return fmt.Errorf("save: %w", err)
 			}
 			d.finish()
 			return printSaved(o, &f, dst, results, saved)
