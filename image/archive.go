@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,10 +34,22 @@ func openArchiveFile(p string) (*archiveFile, error) {
 	}
 	a := &archiveFile{f: f, members: map[string]archiveMember{}}
 	tr := tar.NewReader(f)
+	// The member read last and where it ends, for a truncated archive.
+	last, lastEnd, lastSize := "", int64(0), int64(0)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			where := "in its first tar header"
+			if fi, serr := f.Stat(); last != "" && serr == nil && fi.Size() < lastEnd {
+				where = fmt.Sprintf("inside member %s, %d of its %d bytes there", last, fi.Size()-(lastEnd-lastSize), lastSize)
+			} else if last != "" {
+				where = "in the tar header after member " + last
+			}
+			f.Close()
+			return nil, fmt.Errorf("%w: the archive is cut short (it ends %s): the file is incomplete; copy or save it again: %w", ErrBadImage, where, err)
 		}
 		if err != nil {
 			f.Close()
@@ -47,6 +60,7 @@ func openArchiveFile(p string) (*archiveFile, error) {
 			f.Close()
 			return nil, err
 		}
+		last, lastEnd, lastSize = h.Name, off+h.Size, h.Size
 		for k := range h.PAXRecords {
 			if strings.HasPrefix(k, "GNU.sparse.") {
 				// Its size is the expanded one, not what the archive holds.

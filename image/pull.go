@@ -76,6 +76,16 @@ type Event struct {
 	Err error
 }
 
+// digestText is h as Event.Digest shows it: "" for the zero hash of a
+// layer whose source names no blob digest (a docker-archive), where
+// v1.Hash.String would give ":".
+func digestText(h v1.Hash) string {
+	if h.Hex == "" {
+		return ""
+	}
+	return h.String()
+}
+
 // PullResult describes one pulled image.
 type PullResult struct {
 	ImageInfo
@@ -307,7 +317,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			j.ok = true
 			close(j.done)
 			res.Skipped++
-			emit(Event{Kind: EventSkip, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
+			emit(Event{Kind: EventSkip, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size})
 			continue
 		}
 		if ctx.Err() != nil || failed.Load() {
@@ -333,12 +343,12 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 					d = "diff_id " + j.diffID.String()
 				}
 				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), d, err)
-				emit(Event{Kind: EventFail, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Err: err})
+				emit(Event{Kind: EventFail, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Err: err})
 				failed.Store(true)
 				return err
 			}
 			j.ok = true
-			emit(Event{Kind: EventDone, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.size, N: n})
+			emit(Event{Kind: EventDone, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.size, N: n})
 			return nil
 		})
 	}
@@ -399,7 +409,7 @@ func (s *Store) fetch(ctx context.Context, p *plan, j *job, emit func(Event)) (n
 }
 
 func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)) (int64, bool, error) {
-	emit(Event{Kind: EventStart, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
+	emit(Event{Kind: EventStart, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size})
 	rc, err := j.open(ctx, j.desc)
 	if err != nil {
 		return 0, false, err
@@ -424,7 +434,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		max = j.desc.Size
 	}
 	hp := newHashPipe(rc, w, max, func(n int64) {
-		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
+		emit(Event{Kind: EventBytes, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size, N: n})
 	})
 	br := bufio.NewReaderSize(hp, 64<<10)
 	dec, comp, release, err := decompress(br)

@@ -86,7 +86,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 		if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
 			return fmt.Errorf("%w (the layers completed so far stay in the store and are reused next time)", err)
 		}
-		return err
+		return withLoginHint(err, loc)
 	}
 	if f.asJSON {
 		var out []inspectJSON

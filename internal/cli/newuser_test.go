@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/winlayer/winlayer/internal/registrytest"
+)
+
+// What a new user met trying the image verbs (trial of session 6): each
+// test fails without its fix.
+
+// TestNewUserLoadArchiveProgress: the plain progress lines of a
+// docker-archive load name each layer by its store id; they read
+// "layer 2/2 :: fetching" (the empty blob digest printed as ":").
+func TestNewUserLoadArchiveProgress(t *testing.T) {
+	img := cliTestImage(t, "windows", "10.0.20348.1", 21, 2)
+	tag, _ := name.NewTag("example.com/progress/app:1")
+	arch := filepath.Join(t.TempDir(), "app.tar")
+	if err := tarball.MultiRefWriteToFile(arch, map[name.Reference]v1.Image{tag: img}); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := run(t, nil, "--store", t.TempDir(), "image", "load", "docker-archive:"+arch)
+	if code != 0 {
+		t.Fatalf("load: %d %q", code, errOut)
+	}
+	line := regexp.MustCompile(`^layer [12]/2 [0-9a-f]{12}: (fetching|done \(.*\))$`)
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	if len(lines) != 4 {
+		t.Errorf("progress: %d lines, want 4: %q", len(lines), errOut)
+	}
+	for _, l := range lines {
+		if !line.MatchString(l) {
+			t.Errorf("progress line %q does not name its layer", l)
+		}
+	}
+}
+
+// TestNewUserTruncatedArchive: a docker-archive cut short was called "not
+// a docker-archive (manifest.json): unexpected EOF"; it is named as cut
+// short, with the member it ends in, and the store gets no image.
+func TestNewUserTruncatedArchive(t *testing.T) {
+	img := cliTestImage(t, "windows", "10.0.20348.1", 22, 2)
+	tag, _ := name.NewTag("example.com/trunc/app:1")
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "app.tar")
+	if err := tarball.MultiRefWriteToFile(arch, map[name.Reference]v1.Image{tag: img}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.ReadFile(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.tar")
+	if err := os.WriteFile(cut, full[:len(full)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := t.TempDir()
+	for _, args := range [][]string{
+		{"--store", store, "image", "load", "docker-archive:" + cut},
+		{"image", "copy", "docker-archive:" + cut, "oci:" + filepath.Join(dir, "out")},
+	} {
+		_, errOut, code := run(t, nil, args...)
+		if code != 1 || !strings.Contains(errOut, "the archive is cut short (it ends inside member ") ||
+			!strings.Contains(errOut, "copy or save it again") || strings.Contains(errOut, "not a docker-archive") {
+			t.Errorf("%v: %d %q", args, code, errOut)
+		}
+	}
+	out, _, _ := run(t, nil, "--store", store, "image", "ls", "--json")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("images after a failed load: %s", out)
+	}
+}
+
+// TestNewUserImageLsReferences: a pull by tag records the tag and
+// repo@digest; the table showed both (a 130-column REFERENCE cell
+// repeating the digest column), now the tag; --json keeps both.
+func TestNewUserImageLsReferences(t *testing.T) {
+	host := cliRegistry(t)
+	img := cliTestImage(t, "windows", "10.0.20348.1", 23, 1)
+	ref := host + "/ls/app:1"
+	cliPush(t, ref, img)
+	d, _ := img.Digest()
+	store := t.TempDir()
+	if _, errOut, code := run(t, nil, "--store", store, "image", "pull", "-q", ref); code != 0 {
+		t.Fatalf("pull: %d %q", code, errOut)
+	}
+	out, _, code := run(t, nil, "--store", store, "image", "ls")
+	if code != 0 || !strings.Contains(out, ref+"  ") || strings.Contains(out, "@sha256:") {
+		t.Errorf("image ls: %d %q", code, out)
+	}
+	out, _, _ = run(t, nil, "--store", store, "image", "ls", "--json")
+	var all []inspectJSON
+	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all) != 1 ||
+		!slices.Equal(all[0].References, []string{ref, host + "/ls/app@" + d.String()}) {
+		t.Errorf("image ls --json references: %v %s", err, out)
+	}
+}
+
+func TestTableReferences(t *testing.T) {
+	const dg = "sha256:0123456789012345678901234567890123456789012345678901234567890123"
+	for _, c := range []struct{ in, want []string }{
+		{nil, nil},
+		{[]string{"h:5000/a:1", "h:5000/a@" + dg}, []string{"h:5000/a:1"}},
+		// A digest reference of another repository than the tag's stays.
+		{[]string{"h:5000/a:1", "h:5000/b@" + dg}, []string{"h:5000/a:1", "h:5000/b@" + dg}},
+		// Without a tag the digest reference is the name.
+		{[]string{"h:5000/a@" + dg}, []string{"h:5000/a@" + dg}},
+		// A layout's ref.name is kept as it is.
+		{[]string{"latest"}, []string{"latest"}},
+	} {
+		if got := tableReferences(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("tableReferences(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestNewUserRegistryHints: a pull refused with 401 said only
+// "UNAUTHORIZED: authentication required" (push and copy named 'winlayer
+// login'); a registry that is not running gave two "connection refused"
+// errors, for https and http, and nothing about what to check.
+func TestNewUserRegistryHints(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := registrytest.InProcess(t, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`))
+		})
+	})
+	_, errOut, code := run(t, nil, "--store", t.TempDir(), "image", "pull", reg.Host+"/locked/app:1")
+	if code != 1 || !strings.Contains(errOut, "give credentials with 'winlayer login "+reg.Host+"'") {
+		t.Errorf("pull refused with 401: %d %q", code, errOut)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	for _, args := range [][]string{
+		{"--store", t.TempDir(), "image", "pull", down + "/app:1"},
+		{"login", "-u", "u", "-p", "p", down},
+		{"image", "copy", down + "/app:1", "oci:" + filepath.Join(t.TempDir(), "out")},
+	} {
+		_, errOut, code := run(t, nil, args...)
+		if code != 1 || !strings.Contains(errOut, "(nothing listens at "+down+": is the registry running, and are the host and port right?)") {
+			t.Errorf("%v with no registry: %d %q", args, code, errOut)
+		}
+	}
+}
