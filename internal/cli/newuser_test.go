@@ -162,3 +162,31 @@ func TestNewUserRegistryHints(t *testing.T) {
 		}
 	}
 }
+
+// TestNewUserCheckAfterInterruptedPull: an interrupted or failed pull keeps
+// the image layers it completed, whose parents may be missing; check
+// called them bad with nothing more. It still does (exit 1), and says what
+// leaves such a layer and what to do; a hand-named layer with a missing
+// parent gets no such note.
+func TestNewUserCheckAfterInterruptedPull(t *testing.T) {
+	base := strings.Repeat("a", 64)
+	top := strings.Repeat("b", 64)
+	in := readFile(t, "sample.rebuilt.tar")
+	for _, c := range []struct {
+		base, top string
+		note      bool
+	}{{base, top, true}, {"base", "child", false}} {
+		store := t.TempDir()
+		for _, args := range [][]string{{"import", c.base}, {"import", "--parent", c.base, c.top}, {"rm", "--force", c.base}} {
+			if _, errOut, code := run(t, in, append([]string{"--store", store}, args...)...); code != 0 {
+				t.Fatalf("%v: %d %s", args, code, errOut)
+			}
+		}
+		_, errOut, code := run(t, nil, "--store", store, "check", "--fast")
+		note := "(" + c.top + ": an image layer whose only problem is a missing parent is what an interrupted or failed 'image pull' or 'image load' leaves"
+		if code != 1 || !strings.Contains(errOut, "1 of 1 layers bad: "+c.top) || strings.Contains(errOut, note) != c.note ||
+			c.note && !strings.Contains(errOut, "pulling the image again brings the parents, 'winlayer rm ID' drops such a layer") {
+			t.Errorf("check of %s without its parent: %d %q", c.top, code, errOut)
+		}
+	}
+}
