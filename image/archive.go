@@ -138,12 +138,13 @@ func (a *archiveFile) readAll(name string) ([]byte, error) {
 // (see generateManifest), and the image is known by its tags and by that
 // manifest's digest.
 func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts PullOptions) ([]*PullResult, error) {
+	verb := opts.verb(src.Location)
 	if len(src.Archive) == 0 {
-		return nil, fmt.Errorf("load %s: %w", src.Location, ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", verb, src.Location, ErrNotFound)
 	}
 	a, err := openArchiveFile(src.Location.Path)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", src.Location, err)
+		return nil, fmt.Errorf("%s %s: %w", verb, src.Location, err)
 	}
 	defer a.Close()
 	var out []*PullResult
@@ -152,19 +153,19 @@ func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts P
 		if len(ai.Entry.RepoTags) > 0 {
 			what = fmt.Sprintf("%s (%s)", src.Location, ai.Entry.RepoTags[0])
 		}
-		p := &plan{verb: "load", what: what, source: src.Location.String()}
+		p := &plan{verb: verb, what: what, source: src.Location.String()}
 		for _, t := range ai.Entry.RepoTags {
 			p.refs = append(p.refs, CanonicalRef(t))
 		}
 		if p.configRaw, err = a.readAll(ai.Entry.Config); err != nil {
-			return out, fmt.Errorf("load %s: config: %w", what, err)
+			return out, fmt.Errorf("%s %s: config: %w", verb, what, err)
 		}
 		cf, err := v1.ParseConfigFile(bytesReader(p.configRaw))
 		if err != nil {
-			return out, fmt.Errorf("load %s: config: %w: %w", what, ErrBadImage, err)
+			return out, fmt.Errorf("%s %s: config: %w: %w", verb, what, ErrBadImage, err)
 		}
 		if len(cf.RootFS.DiffIDs) != len(ai.Entry.Layers) {
-			return out, fmt.Errorf("load %s: %w: manifest.json lists %d layers, the config %d rootfs.diff_ids", what, ErrBadImage, len(ai.Entry.Layers), len(cf.RootFS.DiffIDs))
+			return out, fmt.Errorf("%s %s: %w: manifest.json lists %d layers, the config %d rootfs.diff_ids", verb, what, ErrBadImage, len(ai.Entry.Layers), len(cf.RootFS.DiffIDs))
 		}
 		descs := make([]v1.Descriptor, len(ai.Entry.Layers))
 		files := map[v1.Hash]string{}

@@ -40,6 +40,20 @@ type PullOptions struct {
 	// Progress, when set, receives the events of the pull; it is called
 	// from several goroutines at once.
 	Progress func(Event)
+	// Verb is the command named in error messages ("pull", "load"); empty:
+	// "pull" for a registry, "load" for a file source.
+	Verb string
+}
+
+// verb is the command named in the messages of a pull from loc.
+func (o PullOptions) verb(loc Location) string {
+	switch {
+	case o.Verb != "":
+		return o.Verb
+	case loc.Kind == KindRegistry:
+		return "pull"
+	}
+	return "load"
 }
 
 // EventKind says what an Event reports.
@@ -104,10 +118,7 @@ type PullResult struct {
 // the layer is committed. The image record is written last, atomically;
 // a failed or cancelled pull leaves the complete layers and no record.
 func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOptions) ([]*PullResult, error) {
-	verb := "pull"
-	if loc.Kind != KindRegistry {
-		verb = "load"
-	}
+	verb := opts.verb(loc)
 	release, err := s.pullLease()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", verb, err)
@@ -194,10 +205,7 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 // prepares its layers.
 func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg Config, opts PullOptions) (*plan, error) {
 	what := src.Location.String()
-	p := &plan{what: what, source: what, verb: "pull"}
-	if src.Location.Kind != KindRegistry {
-		p.verb = "load"
-	}
+	p := &plan{what: what, source: what, verb: opts.verb(src.Location)}
 	var err error
 	if p.manifestRaw, err = res.Image.RawManifest(); err != nil {
 		return nil, fmt.Errorf("%s %s: manifest: %w", p.verb, what, err)

@@ -25,7 +25,7 @@ type pullFlags struct {
 
 func (f *pullFlags) add(cmd *cobra.Command, registry bool) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.platform, "platform", "", "Windows platform to pull from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly)")
+	fl.StringVar(&f.platform, "platform", "", "the Windows image to take from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly; no OSVERSION: the newest Windows version)")
 	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
 	fl.IntVar(&f.jobs, "jobs", image.DefaultJobs, "layers fetched and imported at once")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress; print only the manifest digest")
@@ -75,7 +75,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	pp := newPullProgress(ctx, o.stderr, f.quiet || f.asJSON && !isTerminal(o.stderr))
 	res, err := s.Pull(ctx, loc, cfg, image.PullOptions{
 		Platform: plat, Explicit: cmd.Flags().Changed("platform"),
-		NoForeignURLs: f.noForeignURLs, Progress: pp.event,
+		NoForeignURLs: f.noForeignURLs, Progress: pp.event, Verb: verb,
 	})
 	pp.wait()
 	if err != nil {
@@ -125,9 +125,9 @@ oci:DIR[:TAG] or docker-archive:FILE[:REF].
 
 From an index (a multi-platform image) pull takes the Windows entry of
 --platform: windows/amd64:10.0.20348 picks the newest revision of build 20348,
-a 4-part version matches exactly, --host-build N applies containerd's host rule.
-With several Windows entries and no --platform it fails and lists them. A Linux
-image is refused.
+a 4-part version matches exactly, windows/amd64 alone the newest version, and
+--host-build N applies containerd's host rule. With several Windows entries and
+no --platform it fails and lists them. A Linux image is refused.
 
 Each layer is a store layer named by its ChainID; layers already in the store
 are not downloaded. The others are fetched --jobs at a time, each in one pass:

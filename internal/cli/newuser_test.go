@@ -190,3 +190,38 @@ func TestNewUserCheckAfterInterruptedPull(t *testing.T) {
 		}
 	}
 }
+
+// TestNewUserPullVerb: 'image pull' of a file source said "load: ..." in
+// its errors (the library's word for file sources), though the user ran
+// pull and the command's own checks said "pull ..."; each verb names
+// itself.
+func TestNewUserPullVerb(t *testing.T) {
+	img := cliTestImage(t, "windows", "10.0.20348.1", 24, 1)
+	tag, _ := name.NewTag("example.com/verb/app:1")
+	arch := filepath.Join(t.TempDir(), "app.tar")
+	if err := tarball.MultiRefWriteToFile(arch, map[name.Reference]v1.Image{tag: img}); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"pull", "load"} {
+		for _, src := range []string{"oci:" + testdata + "/image", "oci:" + testdata + "/image:nope", "docker-archive:" + arch + ":nope:1"} {
+			_, errOut, code := run(t, nil, "--store", t.TempDir(), "image", verb, src)
+			if code != 1 || !strings.HasPrefix(errOut, "winlayer: "+verb+": ") {
+				t.Errorf("image %s %s: %d %q", verb, src, code, errOut)
+			}
+		}
+	}
+}
+
+// TestNewUserPlatformHelp: the sample layout has two Windows versions;
+// without --platform pull refuses, with --platform windows/amd64 it takes
+// the newest, which --help did not say (it spoke only of OSVERSION).
+func TestNewUserPlatformHelp(t *testing.T) {
+	out, _, code := run(t, nil, "image", "pull", "--help")
+	if code != 0 || !strings.Contains(out, "no OSVERSION: the newest Windows version") || !strings.Contains(out, "windows/amd64 alone the newest version") {
+		t.Errorf("pull --help: %d %q", code, out)
+	}
+	out, errOut, code := run(t, nil, "--store", t.TempDir(), "image", "pull", "-q", "--platform", "windows/amd64", "oci:"+testdata+"/image")
+	if code != 0 || !strings.HasPrefix(out, "sha256:07e39aef97ed") {
+		t.Errorf("pull --platform windows/amd64 of the sample: %d %q %q, want the 10.0.20348 image", code, out, errOut)
+	}
+}
