@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -223,5 +225,23 @@ func TestNewUserPlatformHelp(t *testing.T) {
 	out, errOut, code := run(t, nil, "--store", t.TempDir(), "image", "pull", "-q", "--platform", "windows/amd64", "oci:"+testdata+"/image")
 	if code != 0 || !strings.HasPrefix(out, "sha256:07e39aef97ed") {
 		t.Errorf("pull --platform windows/amd64 of the sample: %d %q %q, want the 10.0.20348 image", code, out, errOut)
+	}
+}
+
+// TestNewUserLogin: login's usage line showed -u as optional ("[-u USER]")
+// though it is required; an empty standard input with --password-stdin
+// said "reading the password from standard input: EOF".
+func TestNewUserLogin(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	_, errOut, code := run(t, nil, "login")
+	if code != 2 || !strings.Contains(errOut, "usage: winlayer login -u USER (--password-stdin | -p PASS) HOST") {
+		t.Errorf("login without arguments: %d %q", code, errOut)
+	}
+	_, errOut, code = run(t, []byte{}, "login", "-u", "ci", "--password-stdin", "127.0.0.1:1")
+	if code != 2 || !strings.Contains(errOut, "--password-stdin: standard input is empty; pipe the password in: echo \"$PASSWORD\" | winlayer login -u ci --password-stdin 127.0.0.1:1") {
+		t.Errorf("login with an empty standard input: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("config.json after refused logins: %v", err)
 	}
 }
