@@ -168,6 +168,9 @@ func openLayout(loc Location) (*Source, error) {
 		if names := refNames(pick); len(names) > 1 {
 			return nil, fmt.Errorf("open %s: %w; name one with oci:%s:TAG, TAG one of: %s", what, ErrSeveralImages, loc.Path, strings.Join(names, ", "))
 		}
+		// The same manifest listed twice (named, and unnamed as a copy
+		// without TAG writes it) is one image, not an index of two.
+		pick = dedupeDigests(pick)
 		if len(pick) == 1 {
 			src.Name = pick[0].Annotations[refNameAnnotation]
 		}
@@ -437,4 +440,22 @@ func checkImagePlatform(img v1.Image, p Platform, explicit bool) error {
 	one := &v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{{Platform: pl}}}
 	_, err = Select(one, p, explicit)
 	return err
+}
+
+// dedupeDigests drops the entries whose digest an earlier entry has,
+// keeping a named one over an unnamed one; the order is kept.
+func dedupeDigests(ds []v1.Descriptor) []v1.Descriptor {
+	at := map[v1.Hash]int{}
+	var out []v1.Descriptor
+	for _, d := range ds {
+		i, seen := at[d.Digest]
+		switch {
+		case !seen:
+			at[d.Digest] = len(out)
+			out = append(out, d)
+		case out[i].Annotations[refNameAnnotation] == "" && d.Annotations[refNameAnnotation] != "":
+			out[i] = d
+		}
+	}
+	return out
 }
