@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/winlayer/winlayer/image"
+	"github.com/winlayer/winlayer/layer"
 )
 
 // pullFlags are the flags pull and load share.
@@ -62,6 +64,16 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 			return fmt.Errorf("%s %s: %w", verb, src, err)
 		}
 	}
+	ctx := cmd.Context()
+	explicit := cmd.Flags().Changed("platform")
+	if _, err := layer.OpenReadOnly(o.store); errors.Is(err, layer.ErrNoStore) {
+		// The store is created only for a source that opens and has the
+		// image asked for: a mistyped reference, a registry that is down or
+		// a Linux image must not leave an empty store behind.
+		if err := preflight(ctx, loc, cfg, plat, explicit, verb); err != nil {
+			return withLoginHint(err, loc)
+		}
+	}
 	ls, err := o.openStore()
 	if err != nil {
 		return err
@@ -71,10 +83,9 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 		sopts = append(sopts, image.WithoutLayerBlobs())
 	}
 	s := image.OpenStore(ls, sopts...)
-	ctx := cmd.Context()
 	pp := newPullProgress(ctx, o.stderr, f.quiet || f.asJSON && !isTerminal(o.stderr))
 	res, err := s.Pull(ctx, loc, cfg, image.PullOptions{
-		Platform: plat, Explicit: cmd.Flags().Changed("platform"),
+		Platform: plat, Explicit: explicit,
 		NoForeignURLs: f.noForeignURLs, Progress: pp.event, Verb: verb,
 	})
 	pp.wait()
@@ -178,6 +189,24 @@ and that manifest's digest. Everything else is as for 'image pull'.`,
 	}
 	f.add(cmd, false)
 	return cmd
+}
+
+// preflight opens src and, but for a docker-archive (whose images load
+// reads one by one), resolves the Windows image of plat, as Pull does
+// first, with Pull's wording: the check a pull into a store that does not
+// exist yet makes before creating it.
+func preflight(ctx context.Context, loc image.Location, cfg image.Config, plat image.Platform, explicit bool, verb string) error {
+	src, err := image.Open(ctx, loc, cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	if loc.Kind == image.KindDockerArchive {
+		return nil
+	}
+	if _, err := src.Resolve(plat, explicit); err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	return nil
 }
 
 // shortVersion is the module version for the User-Agent ("devel" for a

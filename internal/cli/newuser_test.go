@@ -245,3 +245,43 @@ func TestNewUserLogin(t *testing.T) {
 		t.Errorf("config.json after refused logins: %v", err)
 	}
 }
+
+// TestNewUserPullNewStore: a pull or load into a store that does not exist
+// yet created the store before finding that the registry was down, the
+// tag missing, the image a Linux one or the platform ambiguous, leaving an
+// empty store (by default /var/lib/winlayer) behind. The store is created
+// only for a source that has the image.
+func TestNewUserPullNewStore(t *testing.T) {
+	host := cliRegistry(t)
+	cliPush(t, host+"/lin:1", cliTestImage(t, "linux", "", 25, 1))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	for _, args := range [][]string{
+		{"image", "pull", down + "/app:1"},
+		{"image", "pull", host + "/missing:1"},
+		{"image", "pull", host + "/lin:1"},
+		{"image", "pull", "oci:" + testdata + "/image"},
+		{"image", "load", "oci:" + testdata + "/image:nope"},
+		{"image", "pull", "--platform", "windows/arm64", "oci:" + testdata + "/image"},
+	} {
+		store := filepath.Join(t.TempDir(), "store")
+		_, errOut, code := run(t, nil, append([]string{"--store", store}, args...)...)
+		if code != 1 || !strings.HasPrefix(errOut, "winlayer: "+args[1]+": ") {
+			t.Errorf("%v: %d %q", args, code, errOut)
+		}
+		if _, err := os.Stat(store); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v: the store exists after the refusal (%v)", args, err)
+		}
+	}
+	store := filepath.Join(t.TempDir(), "store")
+	if _, errOut, code := run(t, nil, "--store", store, "image", "pull", "-q", "--platform", "windows/amd64:10.0.20348", "oci:"+testdata+"/image"); code != 0 {
+		t.Fatalf("pull into a new store: %d %q", code, errOut)
+	}
+	if out, _, code := run(t, nil, "--store", store, "image", "ls", "--json"); code != 0 || !strings.Contains(out, "07e39aef97ed") {
+		t.Errorf("image ls of the new store: %d %q", code, out)
+	}
+}
