@@ -285,3 +285,43 @@ func TestNewUserPullNewStore(t *testing.T) {
 		t.Errorf("image ls of the new store: %d %q", code, out)
 	}
 }
+
+// TestNewUserSavedCredentialsRefused: with credentials saved in docker's
+// config that the registry refuses (a changed password), the hint said
+// "give credentials with 'winlayer login HOST'" as if there were none; it
+// says the saved ones were refused (401) or lack the rights (403).
+func TestNewUserSavedCredentialsRefused(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	status := http.StatusUnauthorized
+	reg := registrytest.InProcess(t, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.Header().Set("Content-Type", "application/json")
+			code := "UNAUTHORIZED"
+			if status == http.StatusForbidden && r.URL.Path != "/v2/" {
+				code = "DENIED"
+			} else if r.URL.Path == "/v2/" && status == http.StatusForbidden {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			w.WriteHeader(status)
+			w.Write([]byte(`{"errors":[{"code":"` + code + `","message":"no"}]}`))
+		})
+	})
+	if _, errOut, code := run(t, nil, "login", "-u", "ci", "-p", "old", "--no-verify", reg.Host); code != 0 {
+		t.Fatalf("login --no-verify: %d %q", code, errOut)
+	}
+	for _, c := range []struct {
+		status int
+		want   string
+	}{
+		{http.StatusUnauthorized, "(the registry refused the credentials saved for " + reg.Host + ": log in again with 'winlayer login -u USER --password-stdin " + reg.Host + "')"},
+		{http.StatusForbidden, "(the registry denied access to the user saved for " + reg.Host + ": check that user's rights"},
+	} {
+		status = c.status
+		_, errOut, code := run(t, nil, "--store", t.TempDir(), "image", "pull", reg.Host+"/locked/app:1")
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("pull with saved credentials, HTTP %d: %d %q", c.status, code, errOut)
+		}
+	}
+}
