@@ -62,14 +62,23 @@ always carries them and lists them under LayerSources, as docker save does.`,
 			var named []image.NamedImage
 			var results []*image.Result
 			var saved []string // "digest name" of each image of an archive
+			var archiveFix func(*image.Result)
 			for _, n := range names {
 				si, err := st.OpenImage(n, comp)
 				if err != nil {
 					return fmt.Errorf("save %s: %w", n, err)
 				}
+				var note string
 				if si.Recompressed {
-					d.event(image.WriteEvent{Kind: image.WriteNote, Message: fmt.Sprintf(
-						"the store did not keep every compressed layer blob of %s: those layers are recompressed with %s, so the manifest digest changes (stored %s)", n, comp, si.Info.ManifestDigest)})
+					note = fmt.Sprintf("the store did not keep every compressed layer blob of %s: those layers are recompressed with %s, so the manifest digest changes (stored %s)", n, comp, si.Info.ManifestDigest)
+					d.event(image.WriteEvent{Kind: image.WriteNote, Message: note})
+				}
+				// As push: the result says which stored digest changed.
+				recompressed := func(res *image.Result) {
+					if si.Recompressed {
+						res.SourceDigest = si.Info.ManifestDigest
+						res.Notes = append([]string{note}, res.Notes...)
+					}
 				}
 				tag := dst.Tag
 				if tag == "" && (len(names) > 1 || dst.Kind == image.KindDockerArchive) {
@@ -78,6 +87,9 @@ always carries them and lists them under LayerSources, as docker save does.`,
 				if dst.Kind == image.KindDockerArchive {
 					named = append(named, image.NamedImage{Name: tag, Image: si.Image})
 					saved = append(saved, fmt.Sprintf("%s %s", si.Info.ManifestDigest, orNone(tag)))
+					if len(names) == 1 {
+						archiveFix = recompressed
+					}
 					continue
 				}
 				loc := dst
@@ -86,12 +98,16 @@ always carries them and lists them under LayerSources, as docker save does.`,
 				if err != nil {
 					return fmt.Errorf("save %s: %w", n, err)
 				}
+				recompressed(res)
 				results = append(results, res)
 			}
 			if dst.Kind == image.KindDockerArchive {
 				res, err := image.WriteArchive(cmd.Context(), dst.Path, named, wo)
 				if err != nil {
 					return fmt.Errorf("save: %w", err)
+				}
+				if archiveFix != nil {
+					archiveFix(res)
 				}
 				results = append(results, res)
 			}

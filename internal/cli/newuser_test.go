@@ -325,3 +325,31 @@ func TestNewUserSavedCredentialsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestNewUserSaveRecompressed: an image pulled with --no-keep-blobs and
+// saved: push said "digest changed: the source was …" and carried the note
+// and the stored digest in --json; save printed the new digest alone and
+// its --json had source_digest = digest.
+func TestNewUserSaveRecompressed(t *testing.T) {
+	store := t.TempDir()
+	out, errOut, code := run(t, nil, "--store", store, "image", "pull", "-q", "--no-keep-blobs", "--platform", "windows/amd64:10.0.20348", "oci:"+testdata+"/image")
+	if code != 0 {
+		t.Fatalf("pull: %d %q", code, errOut)
+	}
+	stored := strings.TrimSpace(out)
+	dir := t.TempDir()
+	for _, dst := range []string{"oci:" + filepath.Join(dir, "lay"), "docker-archive:" + filepath.Join(dir, "a.tar")} {
+		out, errOut, code := run(t, nil, "--store", store, "image", "save", "-q", stored, dst)
+		if code != 0 || !strings.Contains(out, "digest changed: the source was "+stored+"\n") || !strings.Contains(errOut, "digest changes") {
+			t.Errorf("save %s: %d %q %q", dst, code, out, errOut)
+		}
+	}
+	out, _, code = run(t, nil, "--store", store, "image", "save", "--json", "-q", stored, "oci:"+filepath.Join(dir, "lay2"))
+	var res struct {
+		SourceDigest string   `json:"source_digest"`
+		Notes        []string `json:"notes"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || res.SourceDigest != stored || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "recompressed") {
+		t.Errorf("save --json: %d %v %q", code, err, out)
+	}
+}
