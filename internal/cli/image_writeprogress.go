@@ -68,7 +68,7 @@ type writeDisplay struct {
 
 func newWriteDisplay(o *options, quiet bool) *writeDisplay {
 	d := &writeDisplay{w: o.stderr, quiet: quiet, bars: map[string]*mpb.Bar{}}
-	if !quiet && isTerminal(o.stderr) {
+	if !quiet && barTerminal(o.stderr) {
 		d.p = mpb.New(mpb.WithOutput(o.stderr), mpb.WithWidth(32))
 	}
 	return d
