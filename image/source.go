@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -148,9 +149,13 @@ func openRegistry(ctx context.Context, loc Location, cfg Config) (*Source, error
 
 func openLayout(loc Location) (*Source, error) {
 	what := loc.String()
+	if fi, err := os.Stat(loc.Path); err == nil && !fi.IsDir() {
+		// oci: and docker-archive: swapped, the commonest slip.
+		return nil, fmt.Errorf("open %s: %w: %s is a file, not a directory (a docker-save archive is docker-archive:%s)", what, ErrNotLayout, loc.Path, loc.Path)
+	}
 	idx, err := layout.ImageIndexFromPath(loc.Path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: not an OCI image layout: %w", what, err)
+		return nil, fmt.Errorf("open %s: %w: %w", what, ErrNotLayout, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -251,6 +256,13 @@ func indexDescriptor(idx v1.ImageIndex) (v1.Descriptor, error) {
 
 func openArchive(loc Location) (*Source, error) {
 	what := loc.String()
+	if fi, err := os.Stat(loc.Path); err == nil && fi.IsDir() {
+		hint := ""
+		if _, err := os.Stat(filepath.Join(loc.Path, "index.json")); err == nil {
+			hint = fmt.Sprintf(" (it holds an OCI image layout: oci:%s)", loc.Path)
+		}
+		return nil, fmt.Errorf("open %s: %w: %s is a directory, not a docker-save archive%s", what, ErrBadLocation, loc.Path, hint)
+	}
 	// Members are read in place: refuse what cannot be (sparse files).
 	if a, err := openArchiveFile(loc.Path); err == nil {
 		a.Close()
@@ -260,7 +272,7 @@ func openArchive(loc Location) (*Source, error) {
 	opener := func() (io.ReadCloser, error) { return os.Open(loc.Path) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: not a docker-archive (manifest.json): %w", what, err)
+		return nil, fmt.Errorf("open %s: not a docker-archive (manifest.json): %w%s", what, err, archiveHint(loc.Path))
 	}
 	if len(m) == 0 {
 		return nil, fmt.Errorf("open %s: %w: manifest.json lists no images", what, ErrNotFound)
@@ -458,4 +470,24 @@ func dedupeDigests(ds []v1.Descriptor) []v1.Descriptor {
 		}
 	}
 	return out
+}
+
+// archiveHint says what a tar without manifest.json given as a
+// docker-archive looks like: a Windows layer tar (Files/, Hives/ at the
+// top) or an OCI image layout packed in a tar.
+func archiveHint(p string) string {
+	a, err := openArchiveFile(p)
+	if err != nil {
+		return ""
+	}
+	defer a.Close()
+	for n := range a.members {
+		switch {
+		case n == "index.json" || n == "oci-layout":
+			return " (the tar holds an OCI image layout: unpack it and give oci:DIR)"
+		case strings.HasPrefix(n, "Files/") || strings.HasPrefix(n, "Hives/") || strings.HasPrefix(n, "UtilityVM/"):
+			return " (it is a Windows layer tar: 'winlayer import ID < FILE' imports it)"
+		}
+	}
+	return ""
 }

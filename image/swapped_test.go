@@ -1,0 +1,84 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOpenSwappedKinds: the slips a user makes with file sources, each
+// named with the form that works: oci: of a file (a docker-archive), a
+// docker-archive: of a directory (an OCI layout), of a Windows layer tar,
+// of an OCI layout packed in a tar. They said "stat …/index.json: not a
+// directory", "read …: is a directory", "file manifest.json not found in
+// tar".
+func TestOpenSwappedKinds(t *testing.T) {
+	dir := t.TempDir()
+	img := testOCIImage(t, "10.0.20348.1", testLayerTars(34, 1), false)
+	lay := filepath.Join(dir, "lay")
+	writeLayout(t, lay, img, "v1")
+	arch := filepath.Join(dir, "app.tar")
+	writeArchive(t, arch, img, "example.com/app:1")
+	layerTar := filepath.Join(dir, "layer.tar")
+	if err := os.WriteFile(layerTar, testLayerTars(35, 1)[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ociTar := filepath.Join(dir, "oci.tar")
+	tarDir(t, lay, ociTar)
+	for _, c := range []struct {
+		src  string
+		is   error
+		want string
+	}{
+		{"oci:" + arch, ErrNotLayout, arch + " is a file, not a directory (a docker-save archive is docker-archive:" + arch + ")"},
+		{"docker-archive:" + lay, ErrBadLocation, lay + " is a directory, not a docker-save archive (it holds an OCI image layout: oci:" + lay + ")"},
+		{"docker-archive:" + dir, ErrBadLocation, dir + " is a directory, not a docker-save archive"},
+		{"docker-archive:" + layerTar, nil, "(it is a Windows layer tar: 'winlayer import ID < FILE' imports it)"},
+		{"docker-archive:" + ociTar, nil, "(the tar holds an OCI image layout: unpack it and give oci:DIR)"},
+	} {
+		loc, err := ParseLocation(c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Open(context.Background(), loc, Config{})
+		if err == nil || (c.is != nil && !errors.Is(err, c.is)) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.src, err)
+		}
+	}
+}
+
+// tarDir writes the regular files of dir into the tar file out.
+func tarDir(t *testing.T, dir, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
