@@ -82,3 +82,21 @@ func tarDir(t *testing.T, dir, out string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriteLayoutOntoFile: oci:FILE as a destination (a docker-archive
+// meant) said "open FILE: not a directory"; it names the form that works
+// and leaves the file alone.
+func TestWriteLayoutOntoFile(t *testing.T) {
+	img := testOCIImage(t, "10.0.20348.1", testLayerTars(36, 1), false)
+	file := filepath.Join(t.TempDir(), "app.tar")
+	if err := os.WriteFile(file, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(context.Background(), Location{Kind: KindOCI, Path: file}, img, Config{}, WriteOptions{})
+	if !errors.Is(err, ErrNotLayout) || !strings.Contains(err.Error(), file+" is a file; an OCI layout is a directory (a docker-save archive is docker-archive:"+file+")") {
+		t.Errorf("write oci:FILE: %v", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "keep" {
+		t.Errorf("the file now holds %q", b)
+	}
+}
