@@ -339,7 +339,10 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			n, skipped, err := s.fetch(ctx, p, j, emit)
 			mu.Lock()
 			res.Bytes += n
-			if skipped {
+			// A layer another pull committed while this one downloaded it
+			// (skipped after n bytes) was downloaded all the same, and its
+			// progress said "done": it counts as fetched.
+			if skipped && n == 0 {
 				res.Skipped++
 			} else if err == nil {
 				res.Fetched++

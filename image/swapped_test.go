@@ -4,10 +4,17 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/winlayer/winlayer/internal/registrytest"
+	"github.com/winlayer/winlayer/layer"
 )
 
 // TestOpenSwappedKinds: the slips a user makes with file sources, each
@@ -98,5 +105,69 @@ func TestWriteLayoutOntoFile(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "keep" {
 		t.Errorf("the file now holds %q", b)
+	}
+}
+
+// TestPullConcurrentCounts: two pulls that both download every layer (the
+// registry holds each blob until both asked for it) each report every
+// layer as fetched: the one whose import lost the race to commit said
+// "done" for it and then counted it "already present".
+func TestPullConcurrentCounts(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(37, 2), false)
+	ds, _ := layerDigests(t, img)
+	var mu sync.Mutex
+	asked := map[string]int{}
+	both := map[string]chan struct{}{}
+	for _, d := range ds {
+		both[d.String()] = make(chan struct{})
+	}
+	reg := registrytest.InProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d := path.Base(r.URL.Path)
+			if ch, ok := both[d]; ok && r.Method == http.MethodGet {
+				mu.Lock()
+				asked[d]++
+				if asked[d] == 2 {
+					close(ch)
+				}
+				mu.Unlock()
+				select {
+				case <-ch:
+				case <-time.After(5 * time.Second):
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	ref := pushTest(t, reg.Host, "counts/app:1", img)
+	home := t.TempDir()
+	var wg sync.WaitGroup
+	res := make([]*PullResult, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ls, err := layer.Open(home)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			loc, _ := ParseLocation(ref.String())
+			rs, err := OpenStore(ls).Pull(context.Background(), loc, Config{}, PullOptions{})
+			if err == nil {
+				res[i] = rs[0]
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("pull %d: %v", i, errs[i])
+		}
+		if res[i].Fetched != 2 || res[i].Skipped != 0 {
+			t.Errorf("pull %d: fetched %d, skipped %d; both downloaded both layers", i, res[i].Fetched, res[i].Skipped)
+		}
 	}
 }
