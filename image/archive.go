@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,10 +34,22 @@ func openArchiveFile(p string) (*archiveFile, error) {
 	}
 	a := &archiveFile{f: f, members: map[string]archiveMember{}}
 	tr := tar.NewReader(f)
+	// The member read last and where it ends, for a truncated archive.
+	last, lastEnd, lastSize := "", int64(0), int64(0)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			where := "in its first tar header"
+			if fi, serr := f.Stat(); last != "" && serr == nil && fi.Size() < lastEnd {
+				where = fmt.Sprintf("inside member %s, %d of its %d bytes there", last, fi.Size()-(lastEnd-lastSize), lastSize)
+			} else if last != "" {
+				where = "in the tar header after member " + last
+			}
+			f.Close()
+			return nil, fmt.Errorf("%w: the archive is cut short (it ends %s): the file is incomplete; copy or save it again: %w", ErrBadImage, where, err)
 		}
 		if err != nil {
 			f.Close()
@@ -47,6 +60,7 @@ func openArchiveFile(p string) (*archiveFile, error) {
 			f.Close()
 			return nil, err
 		}
+		last, lastEnd, lastSize = h.Name, off+h.Size, h.Size
 		for k := range h.PAXRecords {
 			if strings.HasPrefix(k, "GNU.sparse.") {
 				// Its size is the expanded one, not what the archive holds.
@@ -124,12 +138,13 @@ func (a *archiveFile) readAll(name string) ([]byte, error) {
 // (see generateManifest), and the image is known by its tags and by that
 // manifest's digest.
 func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts PullOptions) ([]*PullResult, error) {
+	verb := opts.verb(src.Location)
 	if len(src.Archive) == 0 {
-		return nil, fmt.Errorf("load %s: %w", src.Location, ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", verb, src.Location, ErrNotFound)
 	}
 	a, err := openArchiveFile(src.Location.Path)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", src.Location, err)
+		return nil, fmt.Errorf("%s %s: %w", verb, src.Location, err)
 	}
 	defer a.Close()
 	var out []*PullResult
@@ -138,19 +153,19 @@ func (s *Store) loadArchive(ctx context.Context, src *Source, cfg Config, opts P
 		if len(ai.Entry.RepoTags) > 0 {
 			what = fmt.Sprintf("%s (%s)", src.Location, ai.Entry.RepoTags[0])
 		}
-		p := &plan{verb: "load", what: what, source: src.Location.String()}
+		p := &plan{verb: verb, what: what, source: src.Location.String()}
 		for _, t := range ai.Entry.RepoTags {
 			p.refs = append(p.refs, CanonicalRef(t))
 		}
 		if p.configRaw, err = a.readAll(ai.Entry.Config); err != nil {
-			return out, fmt.Errorf("load %s: config: %w", what, err)
+			return out, fmt.Errorf("%s %s: config: %w", verb, what, err)
 		}
 		cf, err := v1.ParseConfigFile(bytesReader(p.configRaw))
 		if err != nil {
-			return out, fmt.Errorf("load %s: config: %w: %w", what, ErrBadImage, err)
+			return out, fmt.Errorf("%s %s: config: %w: %w", verb, what, ErrBadImage, err)
 		}
 		if len(cf.RootFS.DiffIDs) != len(ai.Entry.Layers) {
-			return out, fmt.Errorf("load %s: %w: manifest.json lists %d layers, the config %d rootfs.diff_ids", what, ErrBadImage, len(ai.Entry.Layers), len(cf.RootFS.DiffIDs))
+			return out, fmt.Errorf("%s %s: %w: manifest.json lists %d layers, the config %d rootfs.diff_ids", verb, what, ErrBadImage, len(ai.Entry.Layers), len(cf.RootFS.DiffIDs))
 		}
 		descs := make([]v1.Descriptor, len(ai.Entry.Layers))
 		files := map[v1.Hash]string{}

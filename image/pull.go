@@ -40,6 +40,20 @@ type PullOptions struct {
 	// Progress, when set, receives the events of the pull; it is called
 	// from several goroutines at once.
 	Progress func(Event)
+	// Verb is the command named in error messages ("pull", "load"); empty:
+	// "pull" for a registry, "load" for a file source.
+	Verb string
+}
+
+// verb is the command named in the messages of a pull from loc.
+func (o PullOptions) verb(loc Location) string {
+	switch {
+	case o.Verb != "":
+		return o.Verb
+	case loc.Kind == KindRegistry:
+		return "pull"
+	}
+	return "load"
 }
 
 // EventKind says what an Event reports.
@@ -76,6 +90,16 @@ type Event struct {
 	Err error
 }
 
+// digestText is h as Event.Digest shows it: "" for the zero hash of a
+// layer whose source names no blob digest (a docker-archive), where
+// v1.Hash.String would give ":".
+func digestText(h v1.Hash) string {
+	if h.Hex == "" {
+		return ""
+	}
+	return h.String()
+}
+
 // PullResult describes one pulled image.
 type PullResult struct {
 	ImageInfo
@@ -94,10 +118,7 @@ type PullResult struct {
 // the layer is committed. The image record is written last, atomically;
 // a failed or cancelled pull leaves the complete layers and no record.
 func (s *Store) Pull(ctx context.Context, loc Location, cfg Config, opts PullOptions) ([]*PullResult, error) {
-	verb := "pull"
-	if loc.Kind != KindRegistry {
-		verb = "load"
-	}
+	verb := opts.verb(loc)
 	release, err := s.pullLease()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", verb, err)
@@ -184,10 +205,7 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 // prepares its layers.
 func (s *Store) planImage(ctx context.Context, src *Source, res *Resolved, cfg Config, opts PullOptions) (*plan, error) {
 	what := src.Location.String()
-	p := &plan{what: what, source: what, verb: "pull"}
-	if src.Location.Kind != KindRegistry {
-		p.verb = "load"
-	}
+	p := &plan{what: what, source: what, verb: opts.verb(src.Location)}
 	var err error
 	if p.manifestRaw, err = res.Image.RawManifest(); err != nil {
 		return nil, fmt.Errorf("%s %s: manifest: %w", p.verb, what, err)
@@ -308,7 +326,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			j.ok = true
 			close(j.done)
 			res.Skipped++
-			emit(Event{Kind: EventSkip, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
+			emit(Event{Kind: EventSkip, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size})
 			continue
 		}
 		if ctx.Err() != nil || failed.Load() {
@@ -322,7 +340,10 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			n, skipped, err := s.fetch(ctx, p, j, emit)
 			mu.Lock()
 			res.Bytes += n
-			if skipped {
+			// A layer another pull committed while this one downloaded it
+			// (skipped after n bytes) was downloaded all the same, and its
+			// progress said "done": it counts as fetched.
+			if skipped && n == 0 {
 				res.Skipped++
 			} else if err == nil {
 				res.Fetched++
@@ -334,12 +355,12 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 					d = "diff_id " + j.diffID.String()
 				}
 				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), d, err)
-				emit(Event{Kind: EventFail, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Err: err})
+				emit(Event{Kind: EventFail, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Err: err})
 				failed.Store(true)
 				return err
 			}
 			j.ok = true
-			emit(Event{Kind: EventDone, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.size, N: n})
+			emit(Event{Kind: EventDone, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.size, N: n})
 			return nil
 		})
 	}
@@ -401,7 +422,7 @@ func (s *Store) fetch(ctx context.Context, p *plan, j *job, emit func(Event)) (n
 }
 
 func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)) (int64, bool, error) {
-	emit(Event{Kind: EventStart, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size})
+	emit(Event{Kind: EventStart, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size})
 	rc, err := j.open(ctx, j.desc)
 	if err != nil {
 		return 0, false, err
@@ -427,7 +448,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		max = j.desc.Size
 	}
 	hp := newHashPipe(rc, w, max, func(n int64) {
-		emit(Event{Kind: EventBytes, Layer: j.i, Digest: j.desc.Digest.String(), ID: j.id, Size: j.desc.Size, N: n})
+		emit(Event{Kind: EventBytes, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size, N: n})
 	})
 	br := bufio.NewReaderSize(hp, 64<<10)
 	dec, comp, release, err := decompress(br)

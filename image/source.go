@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -148,9 +149,13 @@ func openRegistry(ctx context.Context, loc Location, cfg Config) (*Source, error
 
 func openLayout(loc Location) (*Source, error) {
 	what := loc.String()
+	if fi, err := os.Stat(loc.Path); err == nil && !fi.IsDir() {
+		// oci: and docker-archive: swapped, the commonest slip.
+		return nil, fmt.Errorf("open %s: %w: %s is a file, not a directory (a docker-save archive is docker-archive:%s)", what, ErrNotLayout, loc.Path, loc.Path)
+	}
 	idx, err := layout.ImageIndexFromPath(loc.Path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: not an OCI image layout: %w", what, err)
+		return nil, fmt.Errorf("open %s: %w: %w", what, ErrNotLayout, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -168,6 +173,9 @@ func openLayout(loc Location) (*Source, error) {
 		if names := refNames(pick); len(names) > 1 {
 			return nil, fmt.Errorf("open %s: %w; name one with oci:%s:TAG, TAG one of: %s", what, ErrSeveralImages, loc.Path, strings.Join(names, ", "))
 		}
+		// The same manifest listed twice (named, and unnamed as a copy
+		// without TAG writes it) is one image, not an index of two.
+		pick = dedupeDigests(pick)
 		if len(pick) == 1 {
 			src.Name = pick[0].Annotations[refNameAnnotation]
 		}
@@ -248,6 +256,13 @@ func indexDescriptor(idx v1.ImageIndex) (v1.Descriptor, error) {
 
 func openArchive(loc Location) (*Source, error) {
 	what := loc.String()
+	if fi, err := os.Stat(loc.Path); err == nil && fi.IsDir() {
+		hint := ""
+		if _, err := os.Stat(filepath.Join(loc.Path, "index.json")); err == nil {
+			hint = fmt.Sprintf(" (it holds an OCI image layout: oci:%s)", loc.Path)
+		}
+		return nil, fmt.Errorf("open %s: %w: %s is a directory, not a docker-save archive%s", what, ErrBadLocation, loc.Path, hint)
+	}
 	// Members are read in place: refuse what cannot be (sparse files).
 	if a, err := openArchiveFile(loc.Path); err == nil {
 		a.Close()
@@ -257,7 +272,7 @@ func openArchive(loc Location) (*Source, error) {
 	opener := func() (io.ReadCloser, error) { return os.Open(loc.Path) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: not a docker-archive (manifest.json): %w", what, err)
+		return nil, fmt.Errorf("open %s: not a docker-archive (manifest.json): %w%s", what, err, archiveHint(loc.Path))
 	}
 	if len(m) == 0 {
 		return nil, fmt.Errorf("open %s: %w: manifest.json lists no images", what, ErrNotFound)
@@ -437,4 +452,42 @@ func checkImagePlatform(img v1.Image, p Platform, explicit bool) error {
 	one := &v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{{Platform: pl}}}
 	_, err = Select(one, p, explicit)
 	return err
+}
+
+// dedupeDigests drops the entries whose digest an earlier entry has,
+// keeping a named one over an unnamed one; the order is kept.
+func dedupeDigests(ds []v1.Descriptor) []v1.Descriptor {
+	at := map[v1.Hash]int{}
+	var out []v1.Descriptor
+	for _, d := range ds {
+		i, seen := at[d.Digest]
+		switch {
+		case !seen:
+			at[d.Digest] = len(out)
+			out = append(out, d)
+		case out[i].Annotations[refNameAnnotation] == "" && d.Annotations[refNameAnnotation] != "":
+			out[i] = d
+		}
+	}
+	return out
+}
+
+// archiveHint says what a tar without manifest.json given as a
+// docker-archive looks like: a Windows layer tar (Files/, Hives/ at the
+// top) or an OCI image layout packed in a tar.
+func archiveHint(p string) string {
+	a, err := openArchiveFile(p)
+	if err != nil {
+		return ""
+	}
+	defer a.Close()
+	for n := range a.members {
+		switch {
+		case n == "index.json" || n == "oci-layout":
+			return " (the tar holds an OCI image layout: unpack it and give oci:DIR)"
+		case strings.HasPrefix(n, "Files/") || strings.HasPrefix(n, "Hives/") || strings.HasPrefix(n, "UtilityVM/"):
+			return " (it is a Windows layer tar: 'winlayer import ID < FILE' imports it)"
+		}
+	}
+	return ""
 }

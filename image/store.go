@@ -360,15 +360,24 @@ func (s *Store) Tag(n, newRef string) error {
 	if strings.TrimSpace(newRef) == "" || strings.ContainsAny(newRef, " \t\n") {
 		return fmt.Errorf("tag %s %q: %w", n, newRef, ErrBadReference)
 	}
+	var digestRef name.Digest
 	if strings.ContainsAny(newRef, "/:@") {
-		if _, err := name.ParseReference(newRef); err != nil {
+		r, err := name.ParseReference(newRef)
+		if err != nil {
 			return fmt.Errorf("tag %s %q: %w: %v", n, newRef, ErrBadReference, err)
 		}
+		digestRef, _ = r.(name.Digest)
 	}
 	return s.update(func(ix *indexFile) error {
 		d, _, err := ix.find(n)
 		if err != nil {
 			return fmt.Errorf("tag: %w", err)
+		}
+		if dg := digestRef.DigestStr(); dg != "" && dg != d {
+			// A digest reference that names another manifest would make
+			// inspect, save and push of it give this image under a
+			// digest it does not have.
+			return fmt.Errorf("tag %s %s: %w: the image's manifest is %s, so a digest reference to it must end @%s (give a tag, repo:TAG, to name it freely)", n, newRef, ErrBadReference, d, d)
 		}
 		ix.Refs[CanonicalRef(newRef)] = d
 		return nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,6 +96,18 @@ func TestStoreNames(t *testing.T) {
 	}
 	if err := s.Tag(ref.String(), "Example.com/UPPER:x"); !errors.Is(err, ErrBadReference) {
 		t.Errorf("Tag with upper case repository: %v", err)
+	}
+	// A digest reference must name the image's own manifest: one naming
+	// another digest made Lookup of that digest give this image.
+	other := "example.com/x@sha256:" + strings.Repeat("1", 64)
+	if err := s.Tag(ref.String(), other); !errors.Is(err, ErrBadReference) || !strings.Contains(err.Error(), "must end @"+r.ManifestDigest) {
+		t.Errorf("Tag with another manifest's digest: %v", err)
+	}
+	if _, err := s.Lookup(other); !errors.Is(err, ErrNoImage) {
+		t.Errorf("Lookup of a refused digest reference: %v", err)
+	}
+	if err := s.Tag(ref.String(), "example.com/mirror@"+r.ManifestDigest); err != nil {
+		t.Errorf("Tag with the image's own digest: %v", err)
 	}
 	// A bare name finds what docker would complete it to.
 	if err := s.Tag(ref.String(), "index.docker.io/library/alpine:latest"); err != nil {

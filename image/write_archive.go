@@ -112,6 +112,9 @@ func writeArchiveFile(ctx context.Context, path string, images []NamedImage, opt
 	if len(images) == 0 {
 		return nil, fmt.Errorf("write %s: no image", dst)
 	}
+	if err := checkArchivePath(path); err != nil {
+		return nil, fmt.Errorf("write %s: %w", dst, err)
+	}
 	t := newTracker(ctx, opts.Progress)
 	t.verify = true // the archive writer checks no digest: a damaged blob fails here
 	refs := map[name.Reference]v1.Image{}
@@ -216,4 +219,24 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.w.Write(p)
+}
+
+// checkArchivePath refuses, before anything is read or written, a
+// docker-archive path that cannot become the archive: a directory (the
+// rename at the end failed with "file exists" after the whole write), or
+// one in a directory that does not exist (the error named the temporary
+// file).
+func checkArchivePath(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%w: %s is a directory; a docker-archive is one file (docker-archive:%s)", ErrBadLocation, path, filepath.Join(path, "NAME.tar"))
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: the directory of %s: %w (create it first)", ErrBadLocation, path, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: the directory of %s: %s is not a directory", ErrBadLocation, path, dir)
+	}
+	return nil
 }

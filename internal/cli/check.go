@@ -38,7 +38,9 @@ Prints a table (layer, status, problems; one problem a line), or with --json
 an array of objects: id, status ("ok" or "bad"), problems (each {entry,
 problem}; entry is the tar name, a store file such as ".winlayer/sd.json", or
 "" for the layer as a whole) and skipped. Exits 1 when a layer is bad, naming
-each bad layer and its entries.`,
+each bad layer and its entries. An interrupted or failed 'image pull' keeps the
+image layers it completed, whose parents may be missing: check names them, and
+pulling the image again (or 'winlayer rm ID') sets the store right.`,
 		Example: `  winlayer check
   winlayer check --fast base app
   winlayer check --json app | jq '.[].problems'`,
@@ -116,10 +118,13 @@ func problemText(p layer.Problem) string {
 // checkVerdict is the error (exit 1) naming every bad layer and its
 // entries, or nil when all are good.
 func checkVerdict(reports []*layer.CheckReport) error {
-	var bad []string
+	var bad, orphans []string
 	for _, r := range reports {
 		if r.OK() {
 			continue
+		}
+		if pulledOrphan(r) {
+			orphans = append(orphans, r.ID)
 		}
 		var entries []string
 		seen := map[string]bool{}
@@ -138,5 +143,25 @@ func checkVerdict(reports []*layer.CheckReport) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	return fmt.Errorf("check: %d of %d layers bad: %s", len(bad), len(reports), strings.Join(bad, "; "))
+	err := fmt.Errorf("check: %d of %d layers bad: %s", len(bad), len(reports), strings.Join(bad, "; "))
+	if len(orphans) > 0 {
+		err = fmt.Errorf("%w (%s: an image layer whose only problem is a missing parent is what an interrupted or failed 'image pull' or 'image load' leaves, the layers it completed; pulling the image again brings the parents, 'winlayer rm ID' drops such a layer)", err, strings.Join(orphans, ", "))
+	}
+	return err
+}
+
+// pulledOrphan reports whether r is an image layer (its id a 64-hex
+// ChainID) whose only problems are parents that are missing: a pull
+// imports an image's layers in parallel and keeps those that completed
+// when another fails or is interrupted.
+func pulledOrphan(r *layer.CheckReport) bool {
+	if len(r.ID) != 64 || strings.Trim(r.ID, "0123456789abcdef") != "" || len(r.Problems) == 0 {
+		return false
+	}
+	for _, p := range r.Problems {
+		if !strings.HasPrefix(p.Problem, "parent ") || !strings.HasSuffix(p.Problem, " is missing") {
+			return false
+		}
+	}
+	return true
 }

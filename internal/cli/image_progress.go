@@ -26,7 +26,7 @@ type pullProgress struct {
 }
 
 func newPullProgress(ctx context.Context, w io.Writer, quiet bool) *pullProgress {
-	pp := &pullProgress{w: w, quiet: quiet, tty: isTerminal(w), bars: map[string]*mpb.Bar{}}
+	pp := &pullProgress{w: w, quiet: quiet, tty: barTerminal(w), bars: map[string]*mpb.Bar{}}
 	if pp.tty && !quiet {
 		pp.p = mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(40))
 	}
@@ -83,7 +83,7 @@ func (pp *pullProgress) event(e image.Event) {
 	case image.EventStart:
 		if b == nil {
 			b = pp.p.AddBar(max(e.Size, 0), mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
-				mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Name(" "), decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30)))
+				mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Name(" "), decor.AverageSpeed(decor.SizeB1024(0), "% .1f")))
 			pp.bars[key] = b
 		}
 	case image.EventBytes:

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/winlayer/winlayer/image"
+	"github.com/winlayer/winlayer/layer"
 )
 
 // pullFlags are the flags pull and load share.
@@ -25,7 +27,7 @@ type pullFlags struct {
 
 func (f *pullFlags) add(cmd *cobra.Command, registry bool) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.platform, "platform", "", "Windows platform to pull from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly)")
+	fl.StringVar(&f.platform, "platform", "", "the Windows image to take from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly; no OSVERSION: the newest Windows version)")
 	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
 	fl.IntVar(&f.jobs, "jobs", image.DefaultJobs, "layers fetched and imported at once")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress; print only the manifest digest")
@@ -62,6 +64,16 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 			return fmt.Errorf("%s %s: %w", verb, src, err)
 		}
 	}
+	ctx := cmd.Context()
+	explicit := cmd.Flags().Changed("platform")
+	if _, err := layer.OpenReadOnly(o.store); errors.Is(err, layer.ErrNoStore) {
+		// The store is created only for a source that opens and has the
+		// image asked for: a mistyped reference, a registry that is down or
+		// a Linux image must not leave an empty store behind.
+		if err := preflight(ctx, loc, cfg, plat, explicit, verb); err != nil {
+			return withLoginHint(err, loc)
+		}
+	}
 	ls, err := o.openStore()
 	if err != nil {
 		return err
@@ -71,11 +83,10 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 		sopts = append(sopts, image.WithoutLayerBlobs())
 	}
 	s := image.OpenStore(ls, sopts...)
-	ctx := cmd.Context()
 	pp := newPullProgress(ctx, o.stderr, f.quiet || f.asJSON && !isTerminal(o.stderr))
 	res, err := s.Pull(ctx, loc, cfg, image.PullOptions{
-		Platform: plat, Explicit: cmd.Flags().Changed("platform"),
-		NoForeignURLs: f.noForeignURLs, Progress: pp.event,
+		Platform: plat, Explicit: explicit,
+		NoForeignURLs: f.noForeignURLs, Progress: pp.event, Verb: verb,
 	})
 	pp.wait()
 	if err != nil {
@@ -86,7 +97,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 		if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
 			return fmt.Errorf("%w (the layers completed so far stay in the store and are reused next time)", err)
 		}
-		return err
+		return withLoginHint(err, loc)
 	}
 	if f.asJSON {
 		var out []inspectJSON
@@ -125,9 +136,9 @@ oci:DIR[:TAG] or docker-archive:FILE[:REF].
 
 From an index (a multi-platform image) pull takes the Windows entry of
 --platform: windows/amd64:10.0.20348 picks the newest revision of build 20348,
-a 4-part version matches exactly, --host-build N applies containerd's host rule.
-With several Windows entries and no --platform it fails and lists them. A Linux
-image is refused.
+a 4-part version matches exactly, windows/amd64 alone the newest version, and
+--host-build N applies containerd's host rule. With several Windows entries and
+no --platform it fails and lists them. A Linux image is refused.
 
 Each layer is a store layer named by its ChainID; layers already in the store
 are not downloaded. The others are fetched --jobs at a time, each in one pass:
@@ -178,6 +189,24 @@ and that manifest's digest. Everything else is as for 'image pull'.`,
 	}
 	f.add(cmd, false)
 	return cmd
+}
+
+// preflight opens src and, but for a docker-archive (whose images load
+// reads one by one), resolves the Windows image of plat, as Pull does
+// first, with Pull's wording: the check a pull into a store that does not
+// exist yet makes before creating it.
+func preflight(ctx context.Context, loc image.Location, cfg image.Config, plat image.Platform, explicit bool, verb string) error {
+	src, err := image.Open(ctx, loc, cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	if loc.Kind == image.KindDockerArchive {
+		return nil
+	}
+	if _, err := src.Resolve(plat, explicit); err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	return nil
 }
 
 // shortVersion is the module version for the User-Agent ("devel" for a

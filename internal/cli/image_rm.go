@@ -71,7 +71,8 @@ func newImageTagCmd(o *options) *cobra.Command {
 		Use:   "tag NAME NEW",
 		Short: "Give a stored image another reference",
 		Long: `tag adds the reference NEW to the image NAME (a reference, a manifest digest
-or 12+ hex digits of one). A NEW that names another image moves to this one.`,
+or 12+ hex digits of one). A NEW that names another image moves to this one. A
+digest reference NEW (repo@sha256:…) must carry this image's manifest digest.`,
 		Example: `  winlayer image tag 127.0.0.1:5000/app:1 127.0.0.1:5000/app:stable`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {

@@ -66,14 +66,21 @@ source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 			var named []image.NamedImage
 			var results []*image.Result
 			var saved []string // "digest name" of each image of an archive
-			for _, n := range names {
+			// As push: the result of an image whose layers were
+			// recompressed says which stored digest changed.
+			fixes := make([]func(*image.Result), len(names))
+			for i, n := range names {
 				si, err := st.OpenImage(n, comp)
 				if err != nil {
 					return fmt.Errorf("save %s: %w", n, err)
 				}
 				if si.Recompressed {
-					d.event(image.WriteEvent{Kind: image.WriteNote, Message: fmt.Sprintf(
-						"the store did not keep every compressed layer blob of %s: those layers are recompressed with %s, so the manifest digest changes (stored %s)", n, comp, si.Info.ManifestDigest)})
+					note := fmt.Sprintf("the store did not keep every compressed layer blob of %s: those layers are recompressed with %s, so the manifest digest changes (stored %s)", n, comp, si.Info.ManifestDigest)
+					d.event(image.WriteEvent{Kind: image.WriteNote, Message: note})
+					fixes[i] = func(res *image.Result) {
+						res.SourceDigest = si.Info.ManifestDigest
+						res.Notes = append([]string{note}, res.Notes...)
+					}
 				}
 				tag := dst.Tag
 				if tag == "" && (len(names) > 1 || dst.Kind == image.KindDockerArchive) {
@@ -93,6 +100,11 @@ source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 			}
 			if err != nil {
 				return fmt.Errorf("save: %w", err)
+			}
+			for i, fix := range fixes {
+				if fix != nil && i < len(results) {
+					fix(results[i])
+				}
 			}
 			d.finish()
 			return printSaved(o, &f, dst, results, saved)

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	units "github.com/docker/go-units"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
@@ -66,7 +68,7 @@ type writeDisplay struct {
 
 func newWriteDisplay(o *options, quiet bool) *writeDisplay {
 	d := &writeDisplay{w: o.stderr, quiet: quiet, bars: map[string]*mpb.Bar{}}
-	if !quiet && isTerminal(o.stderr) {
+	if !quiet && barTerminal(o.stderr) {
 		d.p = mpb.New(mpb.WithOutput(o.stderr), mpb.WithWidth(32))
 	}
 	return d
@@ -186,10 +188,26 @@ func withLoginHint(err error, locs ...image.Location) error {
 	}
 	for _, l := range locs {
 		if l.Kind == image.KindRegistry && l.Ref != nil {
-			return fmt.Errorf("%w (the registry refused access: give credentials with 'winlayer login %s')", err, l.Ref.Context().RegistryStr())
+			host := l.Ref.Context().RegistryStr()
+			saved := hasSavedCredentials(l.Ref.Context().Registry)
+			if saved && te.StatusCode == http.StatusForbidden {
+				return fmt.Errorf("%w (the registry denied access to the user saved for %s: check that user's rights, or log in as another with 'winlayer login -u USER --password-stdin %s')", err, host, host)
+			}
+			if saved {
+				return fmt.Errorf("%w (the registry refused the credentials saved for %s: log in again with 'winlayer login -u USER --password-stdin %s')", err, host, host)
+			}
+			return fmt.Errorf("%w (the registry refused access: give credentials with 'winlayer login %s')", err, host)
 		}
 	}
 	return err
+}
+
+// hasSavedCredentials reports whether the default keychain (docker's
+// config.json and its credential helpers, what the image commands use)
+// has credentials for reg.
+func hasSavedCredentials(reg name.Registry) bool {
+	a, err := authn.DefaultKeychain.Resolve(reg)
+	return err == nil && a != authn.Anonymous
 }
 
 // check checks --jobs.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,7 +38,7 @@ func newLoginCmd(o *options) *cobra.Command {
 		noVerify       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "login [-u USER] [--password-stdin] HOST",
+		Use:   "login -u USER (--password-stdin | -p PASS) HOST",
 		Short: "Save registry credentials in docker's config.json",
 		Long: `login checks the credentials against the registry HOST (host[:port]) and
 writes them to docker's config file, $DOCKER_CONFIG/config.json (default
@@ -59,6 +60,9 @@ line), or from -p (visible in the process list; avoid).`,
 			}
 			if passwordStdin {
 				line, err := bufio.NewReader(o.stdin).ReadString('\n')
+				if errors.Is(err, io.EOF) && line == "" {
+					return usageError{fmt.Errorf("--password-stdin: standard input is empty; pipe the password in: echo \"$PASSWORD\" | winlayer login -u %s --password-stdin %s", user, args[0])}
+				}
 				if err != nil && line == "" {
 					return fmt.Errorf("login: reading the password from standard input: %w", err)
 				}

@@ -3,7 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -66,4 +68,16 @@ func withLowerCaseHint(err error, ref string) error {
 		return err
 	}
 	return fmt.Errorf("%w (repository names are lower case: %s, not %s)", err, strings.ToLower(rest), rest)
+}
+
+// withNoRegistryHint says what a refused connection means: nothing listens
+// at the registry's address. go-containerregistry tries HTTPS and then
+// HTTP for localhost, and both "connection refused" errors read as if the
+// protocol were the problem.
+func withNoRegistryHint(err error) error {
+	var op *net.OpError
+	if !errors.Is(err, syscall.ECONNREFUSED) || !errors.As(err, &op) || op.Op != "dial" || op.Addr == nil {
+		return err
+	}
+	return fmt.Errorf("%w (nothing listens at %s: is the registry running, and are the host and port right?)", err, op.Addr)
 }

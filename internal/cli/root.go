@@ -40,6 +40,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 0
 	}
 	err = registryErrorText(err)
+	err = withNoRegistryHint(err)
 	if errors.Is(err, image.ErrNoImage) {
 		// A stored image is named by its full reference ("app" is
 		// docker.io/library/app:latest): show where the names are.

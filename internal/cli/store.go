@@ -72,3 +72,12 @@ func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	return ok && isatty(file)
 }
+
+// barTerminal reports whether progress bars can be drawn on f: a terminal
+// that has a width. A terminal of 0 columns (a pseudo-terminal nobody
+// sized) gets the plain progress lines, as a pipe does: mpb draws nothing
+// at width 0.
+func barTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && isatty(file) && termColumns(file) != 0
+}
