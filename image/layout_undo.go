@@ -43,6 +43,9 @@ func beginLayout(dir string) (*layoutWrite, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, notLayoutDir(dir)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	switch {
 	case err == nil:

@@ -63,11 +63,16 @@ func writeToLayout(ctx context.Context, lw *layoutWrite, tag string, p Artifact,
 	return addToLayoutIndex(dir, desc)
 }
 
+// notLayoutDir is the error for an OCI layout destination that is a file.
+func notLayoutDir(dir string) error {
+	return fmt.Errorf("%w: %s is a file; an OCI layout is a directory (a docker-save archive is docker-archive:%s)", ErrNotLayout, dir, dir)
+}
+
 // initLayout makes dir an OCI layout if it is not one: missing or empty
 // directories are set up; a directory with other files is refused.
 func initLayout(dir string) error {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-		return fmt.Errorf("%w: %s is a file; an OCI layout is a directory (a docker-save archive is docker-archive:%s)", ErrNotLayout, dir, dir)
+		return notLayoutDir(dir)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
