@@ -295,7 +295,7 @@ func (s *Store) renameAway(ctx context.Context, id, gone string, force bool) (de
 	if err != nil {
 		return nil, false, fmt.Errorf("remove %s: %w", id, err)
 	}
-	defer lk.unlock()
+	defer lk.Unlock()
 	faultPoint("remove:store-locked")
 	fi, err := lstatBeneath(s.home, id)
 	if errors.Is(err, fs.ErrNotExist) {
