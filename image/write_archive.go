@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/winlayer/winlayer/internal/ctxio"
 )
 
 // NamedImage is an image and the repo:tag it carries in a docker-archive
@@ -97,7 +99,7 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	err = tarball.MultiRefWrite(refs, ctxWriter{ctx, f})
+	err = tarball.MultiRefWrite(refs, ctxio.Writer(ctx, f))
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
@@ -121,17 +123,4 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 	}
 	t.finish()
 	return result(dst.String(), first, firstDigest, t)
-}
-
-// ctxWriter stops writing once ctx is done.
-type ctxWriter struct {
-	ctx context.Context
-	w   *os.File
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }

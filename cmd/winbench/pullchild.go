@@ -14,6 +14,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/winlayer/winlayer/internal/ctxio"
 )
 
 // newChildPullCmds returns the measured children of the pull benchmark:
@@ -98,18 +100,5 @@ func decompressFile(ctx context.Context, path string) (int64, error) {
 		defer zr.Close()
 		r = zr
 	}
-	return io.Copy(io.Discard, ctxReader{ctx, r})
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
+	return io.Copy(io.Discard, ctxio.Reader(ctx, r))
 }
