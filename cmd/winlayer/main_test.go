@@ -120,14 +120,8 @@ func TestInterruptStalledImport(t *testing.T) {
 			if code != tc.want || took > time.Second || !strings.Contains(stderr, "import x: cancelled") || !strings.Contains(stderr, "context canceled") {
 				t.Errorf("after %v: exit %d after %v, stderr %q; want %d within 1s, saying it was cancelled", tc.sig, code, took, stderr, tc.want)
 			}
-			entries, _ := os.ReadDir(store)
-			for _, e := range entries {
-				if e.Name() != ".staging" && e.Name() != ".winlayer.lock" { // the store's own files, made by Open
-					t.Errorf("left in the store: %s", e.Name())
-				}
-			}
-			if staged, _ := os.ReadDir(filepath.Join(store, ".staging")); len(staged) != 0 {
-				t.Errorf("%d staging directories left", len(staged))
+			if left, err := lt.Leftovers(store); err != nil || len(left) != 0 {
+				t.Errorf("left in the store: %q, %v", left, err)
 			}
 		})
 	}
