@@ -3,14 +3,14 @@ package image
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/winlayer/winlayer/internal/atomicfile"
 	"github.com/winlayer/winlayer/internal/ctxio"
 )
 
@@ -92,26 +92,9 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 	t.notes = notes
 	t.mu.Unlock()
 
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dst, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = tarball.MultiRefWrite(refs, ctxio.Writer(ctx, f))
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
+	err := atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
+		return tarball.MultiRefWrite(refs, ctxio.Writer(ctx, w))
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
