@@ -30,8 +30,8 @@ type RemoveResult struct {
 	Kept []string `json:"kept"`
 	// Blobs are the blobs removed.
 	Blobs int `json:"blobs"`
-	// Deferred says that a pull was running: layers and fresh blobs were
-	// left for the next Remove or Collect.
+	// Deferred says that a pull was running: layers and blobs were left
+	// for the next Remove or Collect.
 	Deferred bool `json:"deferred,omitempty"`
 }
 
@@ -85,8 +85,10 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 // first; one another layer still needs stays, listed in Kept — and the
 // blobs no image names that belonged to removed images, or are an hour
 // old (orphans of failed pulls). While a pull runs (in any process)
-// layers and fresh blobs are left alone, and Deferred says so: the pull may
-// be about to record them; the next Remove or Collect takes them.
+// layers and blobs are left alone, and Deferred says so: the pull may be
+// about to record them (a layer it found present, the blob it kept or an
+// old orphan blob of a layer it skipped); the next Remove or Collect takes
+// them. It never waits for a pull.
 func (s *Store) Collect() (*RemoveResult, error) {
 	res := &RemoveResult{}
 	return res, s.collect(nil, res)
@@ -196,26 +198,37 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 			errs = append(errs, err)
 		}
 	}
-	// Blobs: those of removed images (now or in a deferred collection)
-	// that nothing uses now, and orphans (of failed pulls) older than
-	// staleTemp; while a pull runs, only the old ones.
+	// Blobs, only when no pull runs: one may have kept a blob (or be
+	// writing one in .blobs/tmp/) that no record names yet, or be about to
+	// record a layer it found present whose blob is an old orphan.
+	if idle {
+		if err := s.collectBlobs(usedBlobs, candidates, res); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// collectBlobs removes the blobs of removed images (now or in a deferred
+// collection) that no image uses, the orphans (of failed pulls) older than
+// staleTemp, and stale temporary files. Call it with the index lock and
+// the pulls lock held.
+func (s *Store) collectBlobs(used, candidates map[string]bool, res *RemoveResult) error {
 	all, err := s.blobDigests()
 	if err != nil {
-		errs = append(errs, err)
+		return fmt.Errorf("blob store: %w", err)
 	}
+	var errs []error
 	now := time.Now()
 	for _, d := range all {
 		ds := d.String()
-		if usedBlobs[ds] {
-			continue
-		}
-		if !(idle && candidates[ds]) && !s.blobOlder(d, now.Add(-staleTemp)) {
+		if used[ds] || !candidates[ds] && !s.blobOlder(d, now.Add(-staleTemp)) {
 			continue
 		}
 		if err := os.Remove(s.blobPath(d)); err == nil {
 			res.Blobs++
 		} else if !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("blob %s: %w", ds, err))
 		}
 	}
 	if err := s.removeStaleTemps(now); err != nil {

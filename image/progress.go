@@ -2,6 +2,10 @@ package image
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"sort"
@@ -78,6 +82,10 @@ type tracker struct {
 	// confirmByTransport: only the registry's answer to the upload's
 	// final PUT (confirm) ends a blob's sending.
 	confirmByTransport bool
+	// verify: every blob read is hashed and checked against its digest and
+	// size at its end (for a destination that checks nothing itself: a
+	// docker-archive).
+	verify bool
 }
 
 func newTracker(ctx context.Context, report func(WriteEvent)) *tracker {
@@ -182,7 +190,11 @@ func (t *tracker) reader(d v1.Hash, size int64, rc io.ReadCloser) io.ReadCloser 
 	t.sending[d] = true
 	t.mu.Unlock()
 	t.emit(WriteEvent{Kind: WriteStart, Digest: d, Size: size})
-	return &trackReader{t: t, d: d, size: size, rc: rc}
+	r := &trackReader{t: t, d: d, size: size, rc: rc}
+	if t.verify && d.Algorithm == "sha256" {
+		r.h = sha256.New()
+	}
+	return r
 }
 
 // results lists the blobs and what happened to each, by digest.
@@ -214,6 +226,7 @@ type trackReader struct {
 	rc   io.ReadCloser
 	done int64
 	eof  bool
+	h    hash.Hash // with tracker.verify
 }
 
 // progressStep is how many bytes pass between WriteProgress reports.
@@ -226,8 +239,16 @@ func (r *trackReader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
 	before := r.done
 	r.done += int64(n)
+	if r.h != nil {
+		r.h.Write(p[:n])
+	}
 	if r.done/progressStep != before/progressStep {
 		r.t.emit(WriteEvent{Kind: WriteProgress, Digest: r.d, Size: r.size, Done: r.done})
+	}
+	if err == io.EOF && r.h != nil {
+		if got := hex.EncodeToString(r.h.Sum(nil)); got != r.d.Hex || (r.size >= 0 && r.done != r.size) {
+			return n, fmt.Errorf("blob %s: %w: the source gave %d bytes hashing to sha256:%s, its descriptor says %d bytes", r.d, ErrDigestMismatch, r.done, got, r.size)
+		}
 	}
 	if err == io.EOF && !r.eof {
 		r.eof = true

@@ -305,6 +305,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			failed.Store(true)
 			break
 		} else if ok {
+			atPullPoint("present", j.id)
 			j.ok = true
 			close(j.done)
 			res.Skipped++
@@ -352,6 +353,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", p.verb, p.what, err)
 	}
+	atPullPoint("record", "")
 	info, err := s.record(ctx, p)
 	if err != nil {
 		return nil, err
@@ -413,6 +415,7 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 			rc.Close()
 			return 0, false, err
 		}
+		atPullPoint("blob", j.id)
 	}
 	var w io.Writer
 	if bw != nil {

@@ -76,14 +76,57 @@ type Result struct {
 // opts.IncludeForeign (see WriteOptions). A registry that refuses the
 // manifest because of foreign urls gives ErrForeignURLsRefused.
 func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts WriteOptions) (*Result, error) {
-	if dst.Kind == KindDockerArchive {
+	switch dst.Kind {
+	case KindDockerArchive:
 		img, ok := a.(v1.Image)
 		if !ok {
 			return nil, fmt.Errorf("write %s: %w; choose one platform (--platform) or write to oci:DIR", dst, ErrIndexToArchive)
 		}
 		return WriteArchive(ctx, dst.Path, []NamedImage{{Name: dst.Tag, Image: img}}, opts)
+	case KindOCI:
+		rs, err := writeLayoutAll(ctx, dst.Path, []namedArtifact{{dst.Tag, a}}, cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return rs[0], nil
 	}
 	t := newTracker(ctx, opts.Progress)
+	p, srcDigest, err := prepareArtifact(dst, a, t, opts)
+	if err != nil {
+		return nil, err
+	}
+	switch dst.Kind {
+	case KindRegistry:
+		t.confirmByTransport = true
+		inner := cfg.Transport
+		if inner == nil {
+			inner = remote.DefaultTransport
+		}
+		cfg.Transport = confirmTransport{inner: inner, t: t}
+		err = writeRegistry(ctx, dst.Ref, p, cfg)
+	default:
+		err = fmt.Errorf("%w: nothing to write to", ErrBadLocation)
+	}
+	if err != nil {
+		return nil, writeError(dst, t, err)
+	}
+	t.finish()
+	return result(dst.String(), p, srcDigest, t)
+}
+
+// writeError wraps the error of a write to dst, naming the layers it was
+// sending.
+func writeError(dst Location, t *tracker, err error) error {
+	if u := t.unfinished(); u != "" {
+		return fmt.Errorf("write %s: sending %s: %w", dst, u, err)
+	}
+	return fmt.Errorf("write %s: %w", dst, err)
+}
+
+// prepareArtifact prepares a (an image or an index) for dst: foreign
+// layers as opts and the destination want them, mounts on the registry.
+// It returns the prepared artifact and the digest of a as given.
+func prepareArtifact(dst Location, a Artifact, t *tracker, opts WriteOptions) (Artifact, v1.Hash, error) {
 	po := prepareOptions{includeForeign: opts.IncludeForeign}
 	if dst.Kind == KindRegistry {
 		po.hideForeign, po.convertForeign = true, true
@@ -94,7 +137,7 @@ func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts Write
 	}
 	srcDigest, err := a.Digest()
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dst, err)
+		return nil, v1.Hash{}, fmt.Errorf("write %s: %w", dst, err)
 	}
 	var p Artifact
 	switch a := a.(type) {
@@ -106,30 +149,64 @@ func Write(ctx context.Context, dst Location, a Artifact, cfg Config, opts Write
 		err = fmt.Errorf("%T is neither an image nor an index", a)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dst, err)
+		return nil, v1.Hash{}, fmt.Errorf("write %s: %w", dst, err)
 	}
-	switch dst.Kind {
-	case KindRegistry:
-		t.confirmByTransport = true
-		inner := cfg.Transport
-		if inner == nil {
-			inner = remote.DefaultTransport
-		}
-		cfg.Transport = confirmTransport{inner: inner, t: t}
-		err = writeRegistry(ctx, dst.Ref, p, cfg)
-	case KindOCI:
-		err = writeToLayout(ctx, dst.Path, dst.Tag, p, t, cfg.jobs())
-	default:
-		err = fmt.Errorf("%w: nothing to write to", ErrBadLocation)
+	return p, srcDigest, nil
+}
+
+// namedArtifact is an image or index and its ref.name in a layout.
+type namedArtifact struct {
+	name string
+	a    Artifact
+}
+
+// WriteLayout writes images into the OCI layout dir (created if missing),
+// each named by its Name in index.json (see Write), and returns one Result
+// per image. It is all or nothing: on any failure (a damaged source blob,
+// a cancel) a directory it created is removed, and an existing layout gets
+// its index.json back as it was and loses the blobs this write added that
+// the index does not reference; blobs that were there before stay.
+func WriteLayout(ctx context.Context, dir string, images []NamedImage, cfg Config, opts WriteOptions) ([]*Result, error) {
+	arts := make([]namedArtifact, len(images))
+	for i, ni := range images {
+		arts[i] = namedArtifact{ni.Name, ni.Image}
 	}
+	return writeLayoutAll(ctx, dir, arts, cfg, opts)
+}
+
+// writeLayoutAll is WriteLayout for images and indexes.
+func writeLayoutAll(ctx context.Context, dir string, arts []namedArtifact, cfg Config, opts WriteOptions) ([]*Result, error) {
+	lw, err := beginLayout(dir)
 	if err != nil {
-		if u := t.unfinished(); u != "" {
-			return nil, fmt.Errorf("write %s: sending %s: %w", dst, u, err)
-		}
-		return nil, fmt.Errorf("write %s: %w", dst, err)
+		return nil, fmt.Errorf("write %s: %w", Location{Kind: KindOCI, Path: dir}, err)
 	}
-	t.finish()
-	return result(dst.String(), p, srcDigest, t)
+	var out []*Result
+	for i, na := range arts {
+		dst := Location{Kind: KindOCI, Path: dir, Tag: na.name}
+		t := newTracker(ctx, opts.Progress)
+		p, srcDigest, err := prepareArtifact(dst, na.a, t, opts)
+		if err == nil {
+			if err = writeToLayout(ctx, lw, na.name, p, t, cfg.jobs()); err != nil {
+				err = writeError(dst, t, err)
+			}
+		}
+		var r *Result
+		if err == nil {
+			t.finish()
+			r, err = result(dst.String(), p, srcDigest, t)
+		}
+		if err != nil && len(arts) > 1 && na.name == "" {
+			err = fmt.Errorf("image %d of %d (unnamed): %w", i+1, len(arts), err)
+		}
+		if err != nil {
+			if uerr := lw.undo(); uerr != nil {
+				err = fmt.Errorf("%w (undoing the write: %v)", err, uerr)
+			}
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func result(dst string, p Artifact, src v1.Hash, t *tracker) (*Result, error) {

@@ -27,7 +27,86 @@ type NamedImage struct {
 // the image). The archive is written to a temporary file beside path and
 // renamed into place when complete. Foreign layers are always included:
 // docker's format needs their bytes.
+//
+// The Result is the first image's manifest digest with the blobs of every
+// image; WriteArchiveEach gives one Result per image.
 func WriteArchive(ctx context.Context, path string, images []NamedImage, opts WriteOptions) (*Result, error) {
+	w, err := writeArchiveFile(ctx, path, images, opts)
+	if err != nil {
+		return nil, err
+	}
+	return result(w.dst.String(), w.preps[0], w.srcDigests[0], w.t)
+}
+
+// WriteArchiveEach is WriteArchive that reports every image: one Result
+// per image, in the order given, each with its destination
+// (docker-archive:FILE:NAME), its manifest digest and its own layer blobs.
+func WriteArchiveEach(ctx context.Context, path string, images []NamedImage, opts WriteOptions) ([]*Result, error) {
+	w, err := writeArchiveFile(ctx, path, images, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Result, len(images))
+	for i, ni := range images {
+		dst := w.dst
+		dst.Tag = ni.Name
+		r, err := result(dst.String(), w.preps[i], w.srcDigests[i], w.t)
+		if err != nil {
+			return nil, fmt.Errorf("write %s: image %d: %w", w.dst, i, err)
+		}
+		if r.Blobs, r.Notes, err = ownBlobs(w.preps[i], r.Blobs, r.Notes); err != nil {
+			return nil, fmt.Errorf("write %s: image %d: %w", w.dst, i, err)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// ownBlobs keeps of an archive's blobs those that are layers of p, and of
+// its notes those that name one of them or no blob at all.
+func ownBlobs(p *prepared, blobs []BlobResult, notes []string) ([]BlobResult, []string, error) {
+	mine := map[string]bool{}
+	for _, l := range p.layers {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, nil, err
+		}
+		mine[d.String()] = true
+	}
+	var kept []BlobResult
+	for _, b := range blobs {
+		if mine[b.Digest] {
+			kept = append(kept, b)
+		}
+	}
+	var keptNotes []string
+	for _, n := range notes {
+		keep := true // a note that names no blob is about every image
+		for _, b := range blobs {
+			if strings.Contains(n, b.Digest) {
+				if keep = mine[b.Digest]; keep {
+					break
+				}
+			}
+		}
+		if keep {
+			keptNotes = append(keptNotes, n)
+		}
+	}
+	return kept, keptNotes, nil
+}
+
+// archiveWrite is what writeArchiveFile wrote: the destination, and per image
+// the prepared image and the digest of the image as given.
+type archiveWrite struct {
+	dst        Location
+	preps      []*prepared
+	srcDigests []v1.Hash
+	t          *tracker
+}
+
+// writeArchiveFile writes the archive of WriteArchive.
+func writeArchiveFile(ctx context.Context, path string, images []NamedImage, opts WriteOptions) (*archiveWrite, error) {
 	dst := Location{Kind: KindDockerArchive, Path: path}
 	if len(images) == 1 {
 		dst.Tag = images[0].Name
@@ -36,9 +115,9 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 		return nil, fmt.Errorf("write %s: no image", dst)
 	}
 	t := newTracker(ctx, opts.Progress)
+	t.verify = true // the archive writer checks no digest: a damaged blob fails here
 	refs := map[name.Reference]v1.Image{}
-	var first *prepared
-	var firstDigest v1.Hash
+	w := &archiveWrite{t: t}
 	for _, ni := range images {
 		// Foreign layers go into the archive (as ordinary files) and keep
 		// their descriptors, which the writer lists under LayerSources.
@@ -76,10 +155,12 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 			return nil, fmt.Errorf("write %s: image name %q given twice", dst, ni.Name)
 		}
 		refs[ref] = p
-		if first == nil {
-			first = p
-			firstDigest, _ = ni.Image.Digest()
+		src, err := ni.Image.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %w", dst, err)
 		}
+		w.preps = append(w.preps, p)
+		w.srcDigests = append(w.srcDigests, src)
 	}
 	// Drop the "foreign, not copied" note: the archive carries them.
 	t.mu.Lock()
@@ -105,5 +186,6 @@ func WriteArchive(ctx context.Context, path string, images []NamedImage, opts Wr
 		return nil, fmt.Errorf("write %s: %w", dst, err)
 	}
 	t.finish()
-	return result(dst.String(), first, firstDigest, t)
+	w.dst = dst
+	return w, nil
 }

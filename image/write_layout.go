@@ -26,13 +26,15 @@ var ErrNotLayout = errors.New("not an OCI image layout")
 
 const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
 
-// writeToLayout writes p (a prepared image or index) into the layout dir and
-// names it tag in index.json (no name when tag is empty).
-func writeToLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker, jobs int) error {
+// writeToLayout writes p (a prepared image or index) into the layout of lw
+// and names it tag in index.json (no name when tag is empty); lw records the
+// blobs it adds.
+func writeToLayout(ctx context.Context, lw *layoutWrite, tag string, p Artifact, t *tracker, jobs int) error {
+	dir := lw.dir
 	if err := initLayout(dir); err != nil {
 		return err
 	}
-	if err := writeLayoutArtifact(ctx, dir, p, t, jobs); err != nil {
+	if err := writeLayoutArtifact(ctx, lw, p, t, jobs); err != nil {
 		return err
 	}
 	d, err := p.Digest()
@@ -58,6 +60,7 @@ func writeToLayout(ctx context.Context, dir, tag string, p Artifact, t *tracker,
 	if tag != "" {
 		desc.Annotations = map[string]string{refNameAnnotation: tag}
 	}
+	lw.wroteIndex = true // (also when the write fails after its rename)
 	return addToLayoutIndex(dir, desc)
 }
 
@@ -94,11 +97,19 @@ func initLayout(dir string) error {
 
 // writeLayoutArtifact writes the blobs of p, children first, its manifest
 // last, so a layout never names a manifest whose blobs are missing.
-func writeLayoutArtifact(ctx context.Context, dir string, p Artifact, t *tracker, jobs int) error {
+func writeLayoutArtifact(ctx context.Context, lw *layoutWrite, p Artifact, t *tracker, jobs int) error {
+	dir := lw.dir
+	writeBlob := func(ctx context.Context, dir string, d v1.Hash, size int64, rc io.ReadCloser) error {
+		added, err := writeNewBlob(ctx, dir, d, size, rc)
+		if added {
+			lw.addBlob(d)
+		}
+		return err
+	}
 	switch p := p.(type) {
 	case *preparedIndex:
 		for _, c := range p.children {
-			if err := writeLayoutArtifact(ctx, dir, c.(Artifact), t, jobs); err != nil {
+			if err := writeLayoutArtifact(ctx, lw, c.(Artifact), t, jobs); err != nil {
 				return err
 			}
 		}
@@ -166,26 +177,33 @@ func blobExists(dir string, d v1.Hash, size int64) bool {
 // into place, so a blob file is always complete. A blob already there is
 // kept.
 func writeBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.ReadCloser) error {
+	_, err := writeNewBlob(ctx, dir, d, size, rc)
+	return err
+}
+
+// writeNewBlob is writeBlob that also says whether it added the blob (false:
+// it was there already, or the write failed).
+func writeNewBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.ReadCloser) (bool, error) {
 	defer rc.Close()
 	if d.Algorithm != "sha256" {
-		return fmt.Errorf("digest %s: only sha256 is supported", d)
+		return false, fmt.Errorf("digest %s: only sha256 is supported", d)
 	}
 	if blobExists(dir, d, size) {
-		return nil
+		return false, nil
 	}
 	bdir := filepath.Join(dir, "blobs", d.Algorithm)
 	if err := os.MkdirAll(bdir, 0o755); err != nil {
-		return err
+		return false, err
 	}
 	f, err := os.CreateTemp(bdir, ".tmp-"+d.Hex[:12]+"-*")
 	if err != nil {
-		return err
+		return false, err
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
-		return err
+		return false, err
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), ctxio.Reader(ctx, rc))
@@ -196,13 +214,16 @@ func writeBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.Rea
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != d.Hex || (size >= 0 && n != size) {
 		// The source's blob is damaged: say so, with both sides.
-		return fmt.Errorf("blob %s: %w: the source gave %d bytes hashing to sha256:%s, its descriptor says %d bytes hashing to %s", d, ErrDigestMismatch, n, got, size, d)
+		return false, fmt.Errorf("blob %s: %w: the source gave %d bytes hashing to sha256:%s, its descriptor says %d bytes hashing to %s", d, ErrDigestMismatch, n, got, size, d)
 	}
-	return os.Rename(tmp, blobPath(dir, d))
+	if err := os.Rename(tmp, blobPath(dir, d)); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // addToLayoutIndex adds desc to the layout's index.json: an entry of the

@@ -418,6 +418,21 @@ func TestWriteArchive(t *testing.T) {
 			t.Errorf("%s: %v", tc.tag, err)
 		}
 	}
+	// WriteArchiveEach: one result per image, each with its own layers.
+	each, err := WriteArchiveEach(ctx, path, []NamedImage{{Name: "example.com/one:1", Image: one}, {Name: "two:2", Image: two}}, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		img   v1.Image
+		dest  string
+		blobs int
+	}{{one, "docker-archive:" + path + ":example.com/one:1", 2}, {two, "docker-archive:" + path + ":two:2", 3}} {
+		want, _ := tc.img.Digest()
+		if len(each) != 2 || each[i].Digest != want.String() || each[i].Destination != tc.dest || len(each[i].Blobs) != tc.blobs {
+			t.Fatalf("WriteArchiveEach image %d: %+v, want digest %s, destination %s, %d blobs", i, each[i], want, tc.dest, tc.blobs)
+		}
+	}
 	// An index cannot go into an archive.
 	_, err = Write(ctx, Location{Kind: KindDockerArchive, Path: path + "2"}, testIndex(t, one), Config{}, WriteOptions{})
 	if !errors.Is(err, ErrIndexToArchive) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +21,11 @@ import (
 // used to be ignored, and the import went on writing until the disk was
 // full); "not supported" writes the file without preallocation.
 func TestAllocationErrorsAreFatal(t *testing.T) {
-	defer func(old int64, f func(int, uint32, int64, int64) error) {
-		directio.DirectMin, directio.Fallocate = old, f
-	}(directio.DirectMin, directio.Fallocate)
-	directio.DirectMin = 4096
-	in := lt.Tar(lt.Dir("Files"), lt.File("Files/big.bin", lt.Bytes(7, 300000)))
+	defer func(f func(int, uint32, int64, int64) error) { directio.Fallocate = f }(directio.Fallocate)
+	// More than one of the sink's writes: a file of one write is not
+	// preallocated.
+	const size = directio.BufSize + 300000
+	in := lt.Tar(lt.Dir("Files"), lt.File("Files/big.bin", lt.Bytes(7, size)))
 	for _, tc := range []struct {
 		errno unix.Errno
 		fatal bool
@@ -54,7 +55,7 @@ func TestAllocationErrorsAreFatal(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, tc.errno) || !strings.Contains(err.Error(), "Files/big.bin") || !strings.Contains(err.Error(), "300000 bytes") {
+			if !errors.Is(err, tc.errno) || !strings.Contains(err.Error(), "Files/big.bin") || !strings.Contains(err.Error(), fmt.Sprintf("%d bytes", size)) {
 				t.Fatalf("import: %v, want %v naming the file and its size", err, tc.errno)
 			}
 			left, _ := os.ReadDir(filepath.Join(home, stagingDir))

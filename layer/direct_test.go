@@ -22,7 +22,7 @@ import (
 // directSizes are file sizes around every boundary of the sink: the
 // O_DIRECT block, the sink's buffer and directMin as the tests set it.
 var directSizes = []int{
-	0, 1, 4095, 4096, 4097, 8191, 8192, 65535, 65536,
+	0, 1, 4095, 4096, 4097, 8191, 8192, 16383, 16384, 16385, 20000, 65535, 65536,
 	directio.BufSize - 1, directio.BufSize, directio.BufSize + 1, 2*directio.BufSize + 4096, 3*directio.BufSize + 17,
 	1<<20 - 1, 1 << 20, 1<<20 + 1, 5<<20 + 4097,
 }
@@ -51,10 +51,10 @@ func TestDirectWrites(t *testing.T) {
 		}
 	}
 	for dname, dir := range dirs {
-		for _, min := range []int64{4096, 1 << 20} {
+		for _, min := range []int64{4096, directio.DirectWriteMin, 1 << 20} {
 			t.Run(fmt.Sprintf("%s/min%d", dname, min), func(t *testing.T) {
-				defer func(old int64) { directio.DirectMin = old }(directio.DirectMin)
-				directio.DirectMin = min
+				defer func(r, w int64) { directio.DirectMin, directio.DirectWriteMin = r, w }(directio.DirectMin, directio.DirectWriteMin)
+				directio.DirectMin, directio.DirectWriteMin = min, min
 				home, err := os.MkdirTemp(dir, "store-")
 				if err != nil {
 					t.Fatal(err)

@@ -70,13 +70,18 @@ func TestChildFloor(t *testing.T) {
 		return p
 	}
 	g, z := write("a.gz", gz.Bytes()), write("b.zst", zs.Bytes())
-	n, err := childFloor(context.Background(), []string{g, z, g}, 2)
-	if err != nil || n != 3*int64(len(data)) {
-		t.Fatalf("childFloor = %d, %v; want %d", n, err, 3*len(data))
-	}
-	bad := gz.Bytes()[:gz.Len()-12]
-	if _, err := childFloor(context.Background(), []string{write("bad.gz", bad)}, 1); err == nil || !strings.Contains(err.Error(), "bad.gz") {
-		t.Fatalf("a truncated gzip blob: %v, want an error naming it", err)
+	badGz := write("bad.gz", gz.Bytes()[:gz.Len()-12])
+	badZs := write("bad.zst", zs.Bytes()[:zs.Len()/2])
+	for _, digests := range []bool{false, true} {
+		n, err := childFloor(context.Background(), []string{g, z, g}, 2, digests)
+		if err != nil || n != 3*int64(len(data)) {
+			t.Fatalf("childFloor(digests %v) = %d, %v; want %d", digests, n, err, 3*len(data))
+		}
+		for _, bad := range []string{badGz, badZs} {
+			if _, err := childFloor(context.Background(), []string{bad}, 1, digests); err == nil || !strings.Contains(err.Error(), bad) {
+				t.Fatalf("digests %v: a truncated blob: %v, want an error naming %s", digests, err, bad)
+			}
+		}
 	}
 }
 

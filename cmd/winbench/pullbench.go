@@ -58,8 +58,12 @@ type pullReport struct {
 	SkopeoTar  opResult `json:"skopeo_copy_plus_tar_xzf"`
 	FloorGzip  opResult `json:"floor_gzip"`
 	FloorZstd  opResult `json:"floor_zstd"`
-	LoadBefore string   `json:"load_before,omitempty"`
-	LoadAfter  string   `json:"load_after,omitempty"`
+	// DigestsGzip and DigestsZstd are the floor plus the two sha256 a
+	// pull must compute (the blob's digest and the tar's DiffID).
+	DigestsGzip opResult `json:"floor_digests_gzip"`
+	DigestsZstd opResult `json:"floor_digests_zstd"`
+	LoadBefore  string   `json:"load_before,omitempty"`
+	LoadAfter   string   `json:"load_after,omitempty"`
 }
 
 // newPullCmd returns "winbench pull".
@@ -79,8 +83,10 @@ rotating order, each in a process of its own after sync(2):
                          layer blob into a directory of its own, one after the other
   floor (gzip)           every layer blob decompressed to nothing, as many at once
                          as there are CPUs (klauspost/compress, what winlayer uses)
+  floor + digests (gzip) the same, also hashing each blob and its tar (sha256):
+                         the part of a pull's work that writes nothing
   winlayer pull (zstd)   the same image with zstd layers
-  floor (zstd)
+  floor (zstd), floor + digests (zstd)
 
 and checks that every pulled layer exports to its DiffID and that tar
 extracted every file.`,
@@ -243,12 +249,21 @@ func (b *pullBench) rounds(ctx context.Context) error {
 			return measure([]string{b.self, "child", "pull", "--jobs", strconv.Itoa(b.cfg.jobs), b.runDir(i, what), ref}, true)
 		}
 	}
+	floor := func(digests bool, blobs []string) func(int) (runResult, error) {
+		args := []string{"floor", "--jobs", strconv.Itoa(runtime.NumCPU())}
+		if digests {
+			args = append(args, "--digests")
+		}
+		return child(append(args, blobs...)...)
+	}
 	steps := []pullStep{
 		{"winlayer pull (gzip)", pull(b.gzRef, "store-gzip"), &b.rep.PullGzip},
 		{"skopeo copy + tar -xzf", b.skopeoTar, &b.rep.SkopeoTar},
-		{"floor (gzip)", child(append([]string{"floor", "--jobs", strconv.Itoa(runtime.NumCPU())}, gz...)...), &b.rep.FloorGzip},
+		{"floor (gzip)", floor(false, gz), &b.rep.FloorGzip},
+		{"floor + digests (gzip)", floor(true, gz), &b.rep.DigestsGzip},
 		{"winlayer pull (zstd)", pull(b.zsRef, "store-zstd"), &b.rep.PullZstd},
-		{"floor (zstd)", child(append([]string{"floor", "--jobs", strconv.Itoa(runtime.NumCPU())}, zs...)...), &b.rep.FloorZstd},
+		{"floor (zstd)", floor(false, zs), &b.rep.FloorZstd},
+		{"floor + digests (zstd)", floor(true, zs), &b.rep.DigestsZstd},
 	}
 	b.rep.LoadBefore = loadAvg()
 	for r := range b.cfg.warmup + b.cfg.runs {
@@ -274,7 +289,7 @@ func (b *pullBench) rounds(ctx context.Context) error {
 		}
 	}
 	b.rep.LoadAfter = loadAvg()
-	for _, op := range []*opResult{&b.rep.PullGzip, &b.rep.PullZstd, &b.rep.SkopeoCopy, &b.rep.TarExtract, &b.rep.SkopeoTar, &b.rep.FloorGzip, &b.rep.FloorZstd} {
+	for _, op := range []*opResult{&b.rep.PullGzip, &b.rep.PullZstd, &b.rep.SkopeoCopy, &b.rep.TarExtract, &b.rep.SkopeoTar, &b.rep.FloorGzip, &b.rep.FloorZstd, &b.rep.DigestsGzip, &b.rep.DigestsZstd} {
 		op.summarize()
 	}
 	return nil

@@ -106,8 +106,10 @@ func printPullReport(w io.Writer, rep *pullReport) {
 		{fmt.Sprintf("tar -xzf of each layer (%d, one after the other)", len(rep.Layers)), &rep.TarExtract},
 		{"skopeo copy + tar -xzf", &rep.SkopeoTar},
 		{"floor: gzip layers decompressed to nothing, in parallel", &rep.FloorGzip},
+		{"floor + digests: the same, each blob and its tar also hashed (sha256)", &rep.DigestsGzip},
 		{fmt.Sprintf("winlayer pull, zstd (--jobs %d)", rep.Jobs), &rep.PullZstd},
 		{"floor: zstd layers decompressed to nothing, in parallel", &rep.FloorZstd},
+		{"floor + digests, zstd", &rep.DigestsZstd},
 	} {
 		fmt.Fprintf(w, "| %s | %.3f | %.3f | %.3f | %s |\n", s.name, s.op.Seconds, s.op.CPUSeconds, s.op.SyncSeconds, rss(s.op.PeakRSSKiB))
 	}
@@ -134,6 +136,8 @@ func printPullReport(w io.Writer, rep *pullReport) {
 	row("pull / (skopeo copy + tar -xzf)", vsSkopeo, "×", fmt.Sprintf("≤ %.1f×", targetVsSkopeo), vsSkopeo <= targetVsSkopeo)
 	row("pull + its sync / (skopeo + tar + their syncs)", ratio(rep.PullGzip.Seconds+rep.PullGzip.SyncSeconds, rep.SkopeoTar.Seconds+rep.SkopeoTar.SyncSeconds), "×", "", true)
 	row("pull / floor", vsFloor, "×", fmt.Sprintf("≤ %.1f×", targetVsFloor), vsFloor <= targetVsFloor)
+	row("(floor + digests) / floor: what checking the two digests costs", ratio(rep.DigestsGzip.Seconds, rep.FloorGzip.Seconds), "×", "", true)
+	row("pull / (floor + digests), zstd", ratio(rep.PullZstd.Seconds, rep.DigestsZstd.Seconds), "×", "", true)
 	row("peak RSS of the pull (gzip, zstd)", pullRSS, " MiB", fmt.Sprintf("≤ %d MiB", targetRSSMiB), pullRSS <= targetRSSMiB)
 	row("peak RSS of skopeo copy", mib(rep.SkopeoCopy.PeakRSSKiB), " MiB", "", true)
 	row("zstd speed-up: gzip pull / zstd pull", zstdUp, "×", fmt.Sprintf("≥ %.0f×", targetZstd), zstdUp >= targetZstd)

@@ -20,7 +20,7 @@ of a dropped image that no other image uses are removed too (a layer that
 another layer, say one imported by hand on top, still needs stays), and so are
 the kept blobs no image names. Layers imported by hand ('winlayer import') are
 not removed by it (unless a pull took one as an image layer, found under its
-ChainID). While a pull runs, layers and new blobs are left alone (the
+ChainID). While a pull runs, layers and blobs are left alone (the
 pull may be about to use them) and the next 'image rm' removes them.`,
 		Example: `  winlayer image rm 127.0.0.1:5000/app:1
   winlayer image rm sha256:4f1c…`,

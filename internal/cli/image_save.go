@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -32,7 +33,10 @@ The stored manifests, configs and compressed blobs are written as they are,
 so the digests are the pulled ones (a docker-archive carries no manifest;
 readers rebuild it). Foreign layers are left out of an OCI layout unless
 --include-foreign (their descriptors are kept either way); a docker-archive
-always carries them and lists them under LayerSources, as docker save does.`,
+always carries them and lists them under LayerSources, as docker save does.
+
+--json prints one object per image (destination, digest, media_type,
+source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 		Example: `  winlayer image save 127.0.0.1:5000/app:1 oci:/tmp/layout:app
   winlayer image save 127.0.0.1:5000/app:1 127.0.0.1:5000/base:1 docker-archive:/tmp/images.tar`,
 		Args: minArgs(2),
@@ -75,42 +79,23 @@ always carries them and lists them under LayerSources, as docker save does.`,
 				if tag == "" && (len(names) > 1 || dst.Kind == image.KindDockerArchive) {
 					tag = saveName(n, si.Info)
 				}
+				named = append(named, image.NamedImage{Name: tag, Image: si.Image})
 				if dst.Kind == image.KindDockerArchive {
-					named = append(named, image.NamedImage{Name: tag, Image: si.Image})
 					saved = append(saved, fmt.Sprintf("%s %s", si.Info.ManifestDigest, orNone(tag)))
-					continue
 				}
-				loc := dst
-				loc.Tag = tag
-				res, err := image.Write(cmd.Context(), loc, si.Image, image.Config{}, wo)
-				if err != nil {
-					return fmt.Errorf("save %s: %w", n, err)
-				}
-				results = append(results, res)
 			}
+			// All or nothing: a failed save leaves no FILE (or the old one)
+			// and an OCI layout as it was (a DIR it created removed).
 			if dst.Kind == image.KindDockerArchive {
-				res, err := image.WriteArchive(cmd.Context(), dst.Path, named, wo)
-				if err != nil {
-					return fmt.Errorf("save: %w", err)
-				}
-				results = append(results, res)
+				results, err = image.WriteArchiveEach(cmd.Context(), dst.Path, named, wo)
+			} else {
+				results, err = image.WriteLayout(cmd.Context(), dst.Path, named, image.Config{}, wo)
+			}
+			if err != nil {
+				return fmt.Errorf("save: %w", err)
 			}
 			d.finish()
-			if len(saved) > 1 && !f.asJSON {
-				// A multi-image archive: every image, not the first one's
-				// digest alone.
-				fmt.Fprintf(o.stdout, "saved %s: %d images (%s)\n", results[0].Destination, len(saved), layerCounts(results[0]))
-				for _, l := range saved {
-					fmt.Fprintf(o.stdout, "  %s\n", l)
-				}
-				return nil
-			}
-			for _, r := range results {
-				if err := printResult(o, &f, "saved", r); err != nil {
-					return err
-				}
-			}
-			return nil
+			return printSaved(o, &f, dst, results, saved)
 		},
 	}
 	f.add(cmd, false)
@@ -118,6 +103,42 @@ always carries them and lists them under LayerSources, as docker save does.`,
 	f.jobs = image.DefaultJobs
 	cmd.Flags().StringVar(&compression, "compression", string(image.CompressionGzip), "compression of layers whose blob the store did not keep: gzip or zstd")
 	return cmd
+}
+
+// printSaved prints what save wrote: with --json one object, or for
+// several images an array of one object per image; otherwise a line per
+// image, and for a multi-image archive a summary line (the archive's layer
+// counts) over a line per image (digest and name).
+func printSaved(o *options, f *writeFlags, dst image.Location, results []*image.Result, saved []string) error {
+	if f.asJSON && len(results) > 1 {
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	if len(saved) > 1 && !f.asJSON {
+		// The archive holds each blob once: count the distinct ones.
+		all := &image.Result{}
+		seen := map[string]bool{}
+		for _, r := range results {
+			for _, b := range r.Blobs {
+				if !seen[b.Digest] {
+					seen[b.Digest] = true
+					all.Blobs = append(all.Blobs, b)
+				}
+			}
+		}
+		fmt.Fprintf(o.stdout, "saved %s: %d images (%s)\n", dst, len(saved), layerCounts(all))
+		for _, l := range saved {
+			fmt.Fprintf(o.stdout, "  %s\n", l)
+		}
+		return nil
+	}
+	for _, r := range results {
+		if err := printResult(o, f, "saved", r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // saveName is the name an image gets in a layout or archive when DEST

@@ -1,8 +1,8 @@
 // Package directio holds the store's direct and drop-behind file I/O: the
 // Sink that writes an import's regular files beside the import loop (small
 // files by one goroutine of their own, large ones in 512 KiB writes by a
-// few workers, with O_DIRECT and preallocation with fallocate from
-// DirectMin bytes, writeback started as each file ends), files written
+// few workers, with O_DIRECT from DirectWriteMin bytes and preallocation
+// with fallocate beyond one write, writeback started as each file ends), files written
 // with plain system calls (CreateExcl), the export's PayloadReader (a
 // large file that is not in the page cache — asked with cachestat — is
 // read with O_DIRECT ahead of the caller), the import's ReadAhead (reads
