@@ -2,7 +2,6 @@ package image
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/winlayer/winlayer/internal/decompress"
 )
 
 // archiveFile is a docker-archive opened for reading its members in place:
@@ -111,13 +112,7 @@ func (a *archiveFile) describe(name string) (Compression, v1.Hash, int64, error)
 	}
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
-	comp := CompressionNone
-	switch {
-	case bytes.HasPrefix(magic[:n], gzipMagic):
-		comp = CompressionGzip
-	case bytes.HasPrefix(magic[:n], zstdMagic):
-		comp = CompressionZstd
-	}
+	comp := Compression(decompress.Detect(magic[:n]))
 	h, size, err := v1.SHA256(r)
 	return comp, h, size, err
 }

@@ -1,32 +1,23 @@
 package image
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/winlayer/winlayer/layer"
 )
 
 // The fuzz targets of the image package's decoders of untrusted input:
-// docker-archives, OCI layouts, compressed layer streams, the store's
-// image index and locations (platforms: FuzzParsePlatform in
-// platform_test.go). Their seeds (built below from the
-// bundled sample and the images the tests build, plus the regression
-// inputs under testdata/fuzz/) run in every plain go test.
-
-// fuzzOutputCap bounds what a fuzz target reads from a decoder, so that a
-// small compression bomb costs time bounded by the cap, not by its ratio.
-const fuzzOutputCap = 8 << 20
+// docker-archives, OCI layouts, the store's image index and locations
+// (platforms: FuzzParsePlatform in platform_test.go; compressed layer
+// streams: FuzzDecompress in internal/decompress). Their seeds (built
+// below from the bundled sample and the images the tests build, plus the
+// regression inputs under testdata/fuzz/) run in every plain go test.
 
 // sampleLayout is the repository's sample OCI layout (testdata/image).
 const sampleLayout = "../testdata/image"
@@ -73,109 +64,6 @@ func FuzzParseLocation(f *testing.F) {
 			t.Fatalf("ParseLocation(%q): kind %v", s, loc.Kind)
 		}
 	})
-}
-
-// FuzzDecompress: decompress recognises gzip and zstd by their magic and
-// passes anything else through unchanged; a stream it decodes to the end
-// re-compresses (same format) to a stream that decodes to the same bytes;
-// a cut stream decodes to an error or to a prefix of the whole output, and
-// a one-frame stream cut short to an error wrapping layer.ErrTruncated;
-// garbage gives an error, never a panic or a hang.
-func FuzzDecompress(f *testing.F) {
-	tars := testLayerTars(7, 2)
-	for _, tb := range [][]byte{tars[0], []byte("plain"), {}, {0x1f}, {0x1f, 0x8b}, {0x28, 0xb5, 0x2f}} {
-		f.Add(tb)
-		f.Add(fuzzGzip(f, tb))
-		f.Add(fuzzZstd(f, tb))
-	}
-	f.Add(fuzzGzip(f, tars[1])[:100])
-	f.Add(fuzzZstd(f, tars[1])[:100])
-	f.Add(append(fuzzGzip(f, []byte("one")), fuzzGzip(f, []byte("two"))...))
-	f.Add(append(fuzzZstd(f, []byte("one")), fuzzZstd(f, []byte("two"))...))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		out, comp, err := fuzzDecode(data)
-		switch {
-		case bytes.HasPrefix(data, gzipMagic):
-			if comp != CompressionGzip {
-				t.Fatalf("gzip magic read as %q", comp)
-			}
-		case bytes.HasPrefix(data, zstdMagic):
-			if comp != CompressionZstd {
-				t.Fatalf("zstd magic read as %q", comp)
-			}
-		default:
-			if comp != CompressionNone || err != nil || !bytes.Equal(out, data) {
-				t.Fatalf("no magic: got %q, err %v, %d bytes for %d", comp, err, len(out), len(data))
-			}
-			return
-		}
-		if err != nil || len(out) >= fuzzOutputCap {
-			return
-		}
-		// A whole stream: its content survives a round trip.
-		var re []byte
-		if comp == CompressionGzip {
-			re = fuzzGzip(t, out)
-		} else {
-			re = fuzzZstd(t, out)
-		}
-		again, comp2, err := fuzzDecode(re)
-		if err != nil || comp2 != comp || !bytes.Equal(again, out) {
-			t.Fatalf("re-compressed %s: %q, err %v, equal %v", comp, comp2, err, bytes.Equal(again, out))
-		}
-		// Our one-frame stream cut short is a truncated stream, as
-		// decompress promises.
-		for _, n := range []int{4, len(re) / 2, len(re) - 1} { // 4: the magic only
-			if n <= 0 || n >= len(re) {
-				continue
-			}
-			if _, _, err := fuzzDecode(re[:n]); !errors.Is(err, layer.ErrTruncated) {
-				t.Fatalf("%s stream of %d bytes cut at %d: %v, want layer.ErrTruncated", comp, len(re), n, err)
-			}
-		}
-		// A cut stream never decodes to bytes the whole one does not have.
-		cut := data[:len(data)/2]
-		part, _, err := fuzzDecode(cut)
-		if !bytes.HasPrefix(out, part) {
-			t.Fatalf("%s cut at %d of %d decodes to %d bytes that are no prefix of the %d of the whole (err %v)", comp, len(cut), len(data), len(part), len(out), err)
-		}
-	})
-}
-
-// fuzzDecode decodes data with decompress, reading at most fuzzOutputCap
-// bytes.
-func fuzzDecode(data []byte) ([]byte, Compression, error) {
-	r, comp, release, err := decompress(bufio.NewReader(bytes.NewReader(data)))
-	if err != nil {
-		if release != nil {
-			release()
-		}
-		return nil, comp, err
-	}
-	defer release()
-	out, err := io.ReadAll(io.LimitReader(r, fuzzOutputCap))
-	return out, comp, err
-}
-
-func fuzzGzip(t testing.TB, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func fuzzZstd(t testing.TB, b []byte) []byte {
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zw.Close()
-	return zw.EncodeAll(b, nil)
 }
 
 // FuzzStoreIndex: the store's image index (.images/index.json) read back

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/winlayer/winlayer/internal/flock"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -101,12 +102,13 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		return err
 	}
 	defer unlock()
-	releasePulls, idle, err := tryLockFile(filepath.Join(s.home, imagesDir, pullsName))
-	if err != nil {
-		return err
+	pulls, err := flock.TryLock(filepath.Join(s.home, imagesDir, pullsName), flock.Exclusive, 0o600)
+	idle := err == nil
+	if err != nil && !errors.Is(err, flock.ErrHeld) {
+		return fmt.Errorf("image index: %w", err)
 	}
 	if idle {
-		defer releasePulls()
+		defer pulls.Unlock()
 	}
 	res.Deferred = !idle
 	ix, err := s.read()

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/winlayer/winlayer/internal/decompress"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -451,7 +452,8 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		emit(Event{Kind: EventBytes, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Size: j.desc.Size, N: n})
 	})
 	br := bufio.NewReaderSize(hp, 64<<10)
-	dec, comp, release, err := decompress(br)
+	dec, format, release, err := decompress.Reader(br)
+	comp := Compression(format)
 	if err != nil {
 		hp.Close()
 		if bw != nil {

@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/winlayer/winlayer/internal/atomicfile"
+	"github.com/winlayer/winlayer/internal/flock"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -212,7 +213,7 @@ func (s *Store) lock() (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("image index: %w", err)
 	}
-	return lockFile(filepath.Join(dir, lockName))
+	return lockFile(filepath.Join(dir, lockName), flock.Exclusive)
 }
 
 // pullLease is held (shared) by every pull while it runs; a collection
@@ -223,7 +224,18 @@ func (s *Store) pullLease() (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("image index: %w", err)
 	}
-	return lockShared(filepath.Join(dir, pullsName))
+	return lockFile(filepath.Join(dir, pullsName), flock.Shared)
+}
+
+// lockFile takes the lock on the file at p (created if needed; a symlink
+// there is refused, not followed) and returns its release. The system
+// drops it when the process dies.
+func lockFile(p string, mode flock.Mode) (func(), error) {
+	l, err := flock.Lock(p, mode, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("image index: %w", err)
+	}
+	return l.Unlock, nil
 }
 
 // CanonicalRef is the form a reference is stored and compared in: for a

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/winlayer/winlayer/internal/flock"
 	"github.com/winlayer/winlayer/layer"
 	"github.com/winlayer/winlayer/layer/layertest"
 )
@@ -229,5 +230,40 @@ func TestStoreCollectDuringPull(t *testing.T) {
 		if s.layers.Exists(l.ID) || s.hasBlob(mustHash(l.Digest)) {
 			t.Errorf("layer %s or its blob left after Collect", l.ID)
 		}
+	}
+}
+
+// TestStoreLockSymlink: a symlink in place of one of the index's lock
+// files (lock, pulls.lock) is refused, never followed: Collect fails
+// naming it, and the symlink's target is neither created nor changed.
+func TestStoreLockSymlink(t *testing.T) {
+	for _, name := range []string{lockName, pullsName} {
+		t.Run(name, func(t *testing.T) {
+			s := newTestStore(t)
+			outside := t.TempDir()
+			existing := filepath.Join(outside, "existing")
+			if err := os.WriteFile(existing, []byte("keep"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, target := range []string{filepath.Join(outside, "nowhere"), existing} {
+				link := filepath.Join(s.home, imagesDir, name)
+				os.Remove(link)
+				if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, link); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Collect(); !errors.Is(err, flock.ErrSymlink) {
+					t.Errorf("Collect with %s a symlink to %s: %v, want flock.ErrSymlink", name, filepath.Base(target), err)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(outside, "nowhere")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the dangling symlink's target was created: %v", err)
+			}
+			if b, _ := os.ReadFile(existing); string(b) != "keep" {
+				t.Errorf("the symlink's target changed: %q", b)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/winlayer/winlayer/internal/atomicfile"
+	"github.com/winlayer/winlayer/internal/ctxio"
 )
 
 // NamedImage is an image and the repo:tag it carries in a docker-archive
@@ -174,26 +178,9 @@ func writeArchiveFile(ctx context.Context, path string, images []NamedImage, opt
 	t.notes = notes
 	t.mu.Unlock()
 
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", dst, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = tarball.MultiRefWrite(refs, ctxWriter{ctx, f})
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
+	err := atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
+		return tarball.MultiRefWrite(refs, ctxio.Writer(ctx, w))
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -206,19 +193,6 @@ func writeArchiveFile(ctx context.Context, path string, images []NamedImage, opt
 	t.finish()
 	w.dst = dst
 	return w, nil
-}
-
-// ctxWriter stops writing once ctx is done.
-type ctxWriter struct {
-	ctx context.Context
-	w   *os.File
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
 
 // checkArchivePath refuses, before anything is read or written, a

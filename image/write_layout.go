@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/winlayer/winlayer/internal/atomicfile"
+	"github.com/winlayer/winlayer/internal/ctxio"
 )
 
 // ErrNotLayout is returned when oci:DIR names a directory that has files
@@ -213,7 +214,7 @@ func writeNewBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.
 		return false, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, rc})
+	n, err := io.Copy(io.MultiWriter(f, h), ctxio.Reader(ctx, rc))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -231,19 +232,6 @@ func writeNewBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.
 		return false, err
 	}
 	return true, nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // addToLayoutIndex adds desc to the layout's index.json: an entry of the

@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -111,21 +110,7 @@ func (s *Store) checkLayer(id string) error {
 
 // readChain is [ReadChain] of layer id, read beneath the home.
 func (s *Store) readChain(id string) ([]string, error) {
-	b, err := readFileBeneath(s.home, filepath.Join(id, chainFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if errors.Is(err, fs.ErrPermission) {
-		return nil, fmt.Errorf("read layerchain file: %w (a file of mode 0600, as moby and older winlayer versions wrote it: run as its owner, or chmod 644 it)", err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read layerchain file: %w", err)
-	}
-	var chain []string
-	if err := json.Unmarshal(b, &chain); err != nil {
-		return nil, fmt.Errorf("failed to unmarshal layerchain JSON: %w: %w", err, ErrCorrupt)
-	}
-	return chain, nil
+	return decodeChain(readFileBeneath(s.home, filepath.Join(id, chainFile)))
 }
 
 // checkParents refuses parent layer directories that are symlinks (or,

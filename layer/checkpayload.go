@@ -19,6 +19,7 @@ import (
 
 	"github.com/winlayer/winlayer/internal/directio"
 
+	"github.com/winlayer/winlayer/internal/ctxio"
 	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
@@ -104,7 +105,7 @@ func (c *checker) payloads(ctx context.Context) error {
 		if h != nil && hashOK {
 			w = io.MultiWriter(crc, h)
 		}
-		got, err := c.readPayload(g, name, e.Size, &ctxWriter{ctx: ctx, w: w}, buf)
+		got, err := c.readPayload(g, name, e.Size, ctxio.Writer(ctx, w), buf)
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}

@@ -142,7 +142,7 @@ func (w *Writer) place() error {
 	if err != nil {
 		return err
 	}
-	defer lk.unlock()
+	defer lk.Unlock()
 	faultPoint("writer:store-locked")
 	if err := faultErr("writer:store-locked"); err != nil {
 		return err

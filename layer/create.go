@@ -51,17 +51,7 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 	}
 	w.replace = true
 	size, err := w.importTar(ctx, r)
-	if err != nil {
-		w.Abort()
-		return 0, fmt.Errorf("import %s: %w", id, err)
-	}
-	if err := w.Close(); err != nil {
-		if errors.Is(err, ErrCommittedNotDurable) {
-			return size, fmt.Errorf("import %s: %w", id, err)
-		}
-		return 0, fmt.Errorf("import %s: %w", id, err)
-	}
-	return size, nil
+	return w.finishImport(id, size, err)
 }
 
 // IsDirty reports whether layer id was changed through a mounted view.

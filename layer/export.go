@@ -15,6 +15,7 @@ import (
 
 	"github.com/winlayer/winlayer/wintar"
 
+	"github.com/winlayer/winlayer/internal/ctxio"
 	"github.com/winlayer/winlayer/internal/splitrec"
 )
 
@@ -116,7 +117,7 @@ func (s *Store) export(ctx context.Context, id string, c exportConfig) (io.ReadC
 	}
 	return newLazyPipe(func(w io.Writer) error {
 		defer release()
-		dw := newDigestWriter(&ctxWriter{ctx: ctx, w: w})
+		dw := newDigestWriter(ctxio.Writer(ctx, w))
 		if err := splitrec.Assemble(dw, splitrec.NewUnpacker(zr), g, c.verifyFirst); err != nil {
 			return fmt.Errorf("export %s: %w", id, recordErr(err))
 		}
@@ -246,19 +247,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-// ctxWriter stops a streaming export when its context is cancelled.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c *ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
 
 // FileGetter serves the payloads of a layer by their tar names, as moby's

@@ -54,6 +54,14 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 		// commit (syncfs) is the one step that cannot stop midway.
 		err = ctx.Err()
 	}
+	return w.finishImport(id, size, err)
+}
+
+// finishImport ends an import into w that read size bytes of files and
+// returned err: on an error the layer is discarded; otherwise it is
+// committed, and the size is returned, also with ErrCommittedNotDurable
+// (the layer is there). Errors name the layer id.
+func (w *Writer) finishImport(id string, size int64, err error) (int64, error) {
 	if err != nil {
 		w.Abort()
 		return 0, fmt.Errorf("import %s: %w", id, err)

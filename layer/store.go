@@ -190,9 +190,17 @@ func (s *Store) List(ctx context.Context) ([]Info, error) {
 // ReadChain reads layerchain.json of a layer directory: the parent layer
 // paths, nearest first. A missing file or "null" is an empty chain.
 func ReadChain(dir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, chainFile))
+	return decodeChain(os.ReadFile(filepath.Join(dir, chainFile)))
+}
+
+// decodeChain decodes the content b of a layerchain.json file read with
+// error err (a missing file is an empty chain).
+func decodeChain(b []byte, err error) ([]string, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("read layerchain file: %w (a file of mode 0600, as moby and older winlayer versions wrote it: run as its owner, or chmod 644 it)", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read layerchain file: %w", err)
@@ -295,7 +303,7 @@ func (s *Store) renameAway(ctx context.Context, id, gone string, force bool) (de
 	if err != nil {
 		return nil, false, fmt.Errorf("remove %s: %w", id, err)
 	}
-	defer lk.unlock()
+	defer lk.Unlock()
 	faultPoint("remove:store-locked")
 	fi, err := lstatBeneath(s.home, id)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,8 +1,11 @@
 package layer
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+
+	"github.com/winlayer/winlayer/internal/flock"
 )
 
 // Store lock. Two short critical sections of different processes must not
@@ -12,8 +15,10 @@ import (
 // <id>-removing. Otherwise `rm base` could find no dependant while an
 // import of a child of base is about to commit, and both would succeed,
 // leaving the child with a missing parent. Both hold the store lock, an
-// advisory lock on <home>/.winlayer.lock, exclusively and only for those
-// steps: imports otherwise run in parallel and readers never take it.
+// advisory lock (internal/flock: flock(2), LockFileEx) on
+// <home>/.winlayer.lock, exclusively and only for those steps: imports
+// otherwise run in parallel and readers never take it. The system drops it
+// when its holder dies.
 //
 // The lock file is made by a read-write [Open] (and by the first lock of
 // a store made before it existed); read-only stores never create it. A
@@ -22,21 +27,32 @@ import (
 const storeLockName = ".winlayer.lock"
 
 // lockStore takes the store lock, waiting for its holder.
-func (s *Store) lockStore() (*storeLock, error) {
+func (s *Store) lockStore() (*flock.File, error) {
 	if s.readOnly {
 		return nil, ErrReadOnly
 	}
-	l, err := sysLockStore(filepath.Join(s.home, storeLockName))
+	p := filepath.Join(s.home, storeLockName)
+	l, err := flock.Lock(p, flock.Exclusive, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("store lock: %w", err)
+		return nil, storeLockError(p, err)
 	}
 	return l, nil
 }
 
 // makeStoreLock creates the lock file if it is missing.
 func (s *Store) makeStoreLock() error {
-	if err := sysMakeStoreLock(filepath.Join(s.home, storeLockName)); err != nil {
-		return fmt.Errorf("store lock: %w", err)
+	p := filepath.Join(s.home, storeLockName)
+	if err := flock.Create(p, 0o644); err != nil {
+		return storeLockError(p, err)
 	}
 	return nil
+}
+
+// storeLockError says what went wrong with the lock file at p: a symlink
+// there is corruption (ErrCorrupt).
+func storeLockError(p string, err error) error {
+	if errors.Is(err, flock.ErrSymlink) {
+		err = symlinkAt(p)
+	}
+	return fmt.Errorf("store lock: %w", err)
 }

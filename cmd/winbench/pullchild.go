@@ -15,6 +15,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/winlayer/winlayer/internal/ctxio"
 )
 
 // newChildPullCmds returns the measured children of the pull benchmark:
@@ -111,9 +113,9 @@ func decompressFile(ctx context.Context, path string, digests bool) (int64, erro
 		r = zr
 	}
 	if !digests {
-		return io.Copy(io.Discard, ctxReader{ctx, r})
+		return io.Copy(io.Discard, ctxio.Reader(ctx, r))
 	}
-	tar := newHashingPipe(ctxReader{ctx, r})
+	tar := newHashingPipe(ctxio.Reader(ctx, r))
 	defer tar.close()
 	return io.Copy(io.Discard, tar)
 }
@@ -193,16 +195,3 @@ func (p *hashingPipe) Read(b []byte) (int, error) {
 }
 
 func (p *hashingPipe) close() { close(p.stop) }
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

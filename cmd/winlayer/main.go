@@ -5,18 +5,15 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/winlayer/winlayer/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal cancels the command, which then stops within
-	// moments and leaves the store as it was; a second one kills at once.
-	context.AfterFunc(ctx, stop)
+	// The first SIGINT or SIGTERM cancels the command, which then stops
+	// within moments, leaves the store as it was and exits 128+signal
+	// (130, 143); a second one exits at once (see signals.go).
+	ctx, sig := catchSignals(context.Background(), os.Stderr, os.Exit)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(sig.exitCode(code))
 }

@@ -1,4 +1,4 @@
-// Package atomicfile writes small files (indexes, configs) so that a
+// Package atomicfile writes files (indexes, configs, a docker-archive) so that a
 // reader sees the old content or the new, never a part: the bytes go to a
 // temporary file in the same directory, which is synced, given its mode and
 // renamed over the target; then the directory is synced so that the rename
@@ -6,6 +6,7 @@
 package atomicfile
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +15,17 @@ import (
 // Write replaces path with b, mode perm, atomically and durably. On error
 // the target is untouched and no temporary file is left.
 func Write(path string, b []byte, perm fs.FileMode) error {
+	return WriteFrom(path, perm, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// WriteFrom is Write for content that fill streams into its writer (a
+// docker-archive written as it is made, say): path is replaced by what
+// fill wrote only if fill returns nil; on any error the target is
+// untouched and no temporary file is left.
+func WriteFrom(path string, perm fs.FileMode, fill func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -22,7 +34,7 @@ func Write(path string, b []byte, perm fs.FileMode) error {
 	tmp := f.Name()
 	err = f.Chmod(perm)
 	if err == nil {
-		_, err = f.Write(b)
+		err = fill(f)
 	}
 	if err == nil {
 		err = f.Sync()

@@ -1,6 +1,9 @@
 package atomicfile
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,5 +53,40 @@ func TestWriteFailureLeavesTarget(t *testing.T) {
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 2 {
 		t.Fatalf("temporary file left behind: %v", ents)
+	}
+}
+
+// TestWriteFrom: what fill streams replaces the target; a fill that fails
+// midway, after writing, leaves the target as it was and no temporary
+// file.
+func TestWriteFrom(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "archive.tar")
+	if err := WriteFrom(p, 0o644, func(w io.Writer) error {
+		for i := range 3 {
+			if _, err := fmt.Fprintf(w, "part %d\n", i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "part 0\npart 1\npart 2\n" {
+		t.Fatalf("after WriteFrom: %q, %v", b, err)
+	}
+	errFill := errors.New("the source failed")
+	err := WriteFrom(p, 0o644, func(w io.Writer) error {
+		w.Write([]byte("half of the new content"))
+		return errFill
+	})
+	if !errors.Is(err, errFill) {
+		t.Fatalf("WriteFrom with a failing fill: %v, want its error", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "part 0\npart 1\npart 2\n" {
+		t.Errorf("target changed by a failed WriteFrom: %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary file left behind: %v", ents)
 	}
 }

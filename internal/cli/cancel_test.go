@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	lt "github.com/winlayer/winlayer/layer/layertest"
 )
 
 // TestImportCancelStalledStdin: an import whose standard input sends
@@ -49,14 +49,8 @@ func TestImportCancelStalledStdin(t *testing.T) {
 			case <-time.After(3 * time.Second):
 				t.Fatal("import still running 3s after the cancel")
 			}
-			entries, _ := os.ReadDir(store)
-			for _, e := range entries {
-				if e.Name() != ".staging" && e.Name() != ".winlayer.lock" { // the store's own files, made by Open
-					t.Errorf("left in the store: %s", e.Name())
-				}
-			}
-			if staged, _ := os.ReadDir(filepath.Join(store, ".staging")); len(staged) != 0 {
-				t.Errorf("%d staging directories left", len(staged))
+			if left, err := lt.Leftovers(store); err != nil || len(left) != 0 {
+				t.Errorf("left in the store: %q, %v", left, err)
 			}
 		})
 	}

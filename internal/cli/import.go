@@ -11,6 +11,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/winlayer/winlayer/internal/decompress"
 	"github.com/winlayer/winlayer/layer"
 )
 
@@ -83,7 +84,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			}
 			cr := &countReader{r: newCancelReader(cmd.Context(), in)}
 			stop := startProgress(o, cr, in, "import "+args[0])
-			r, done, err := decompress(bufio.NewReaderSize(cr, 1<<20))
+			r, _, done, err := decompress.Reader(bufio.NewReaderSize(cr, 1<<20))
 			if err != nil {
 				stop()
 				return fmt.Errorf("import %s: %w", args[0], err)

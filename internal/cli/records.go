@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/winlayer/winlayer/internal/decompress"
 	"github.com/winlayer/winlayer/internal/records"
 	"github.com/winlayer/winlayer/wintar"
 )
@@ -55,7 +56,7 @@ words.`,
 			if isTerminal(o.stdin) {
 				return usageError{errors.New("records dump: standard input is a terminal: give the layer tar with < layer.tar")}
 			}
-			in, done, err := decompress(bufio.NewReaderSize(o.stdin, 1<<20))
+			in, _, done, err := decompress.Reader(bufio.NewReaderSize(o.stdin, 1<<20))
 			if err != nil {
 				return fmt.Errorf("records dump: %w", err)
 			}

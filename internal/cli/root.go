@@ -76,7 +76,10 @@ Files/, Hives/ and UtilityVM/ with Windows metadata in PAX records — byte for
 byte as Docker and hcsshim do on Windows, but on Linux or any other OS.
 
 Commands that work on a layer store take --store DIR (see their --help).
-Data goes to standard output; errors and progress go to standard error.`,
+Data goes to standard output; errors and progress go to standard error.
+Exit status: 0 on success, 1 on a failure, 2 on a usage error, and 128+signal
+when Ctrl-C (130) or SIGTERM (143) stopped the command; a second Ctrl-C while
+it cleans up exits at once.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),

@@ -2,6 +2,7 @@ package registrytest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +29,7 @@ type Option func(*distConfig)
 type distConfig struct {
 	allowURLs []string
 	noAuth    bool
+	quiet     bool
 }
 
 // AllowManifestURLs sets validation.manifests.urls.allow: manifests whose
@@ -41,8 +43,13 @@ func AllowManifestURLs(regexps ...string) Option {
 // NoAuth runs the registry without htpasswd auth.
 func NoAuth() Option { return func(c *distConfig) { c.noAuth = true } }
 
-// distributionBinary finds the registry binary, or says why there is none.
-func distributionBinary() (string, error) {
+// Quiet logs warnings only, and no access log (a benchmark's registry).
+func Quiet() Option { return func(c *distConfig) { c.quiet = true } }
+
+// DistributionPath finds the registry binary ($WINLAYER_DOCKER_REGISTRY,
+// DistributionBinary, or docker-registry on $PATH), or says why there is
+// none.
+func DistributionPath() (string, error) {
 	if p := os.Getenv("WINLAYER_DOCKER_REGISTRY"); p != "" {
 		return p, nil
 	}
@@ -64,18 +71,39 @@ func distributionBinary() (string, error) {
 // skipped, saying why, only when the binary is not installed.
 func Distribution(t testing.TB, opts ...Option) *Registry {
 	t.Helper()
+	bin, err := DistributionPath()
+	if err != nil {
+		t.Skipf("registrytest: %v", err)
+	}
+	r, stop, err := Start(t.Context(), bin, t.TempDir(), opts...)
+	if err != nil {
+		t.Fatalf("registrytest: %v", err)
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("registrytest: log of the registry on %s:\n%s", r.Host, tail(r.LogFile))
+		}
+	})
+	return r
+}
+
+// Start is Distribution outside a test (cmd/winbench's registry): it
+// starts the distribution binary bin as Distribution does, with its
+// storage, configuration and log under dir (created if missing), and
+// returns once the registry answers (or ctx is done) with the function
+// that stops it. On an error nothing is left running.
+func Start(ctx context.Context, bin, dir string, opts ...Option) (*Registry, func(), error) {
 	var c distConfig
 	for _, o := range opts {
 		o(&c)
 	}
-	bin, err := distributionBinary()
-	if err != nil {
-		t.Skipf("registrytest: %v", err)
-	}
-	dir := t.TempDir()
 	r := &Registry{
 		Dir:     filepath.Join(dir, "storage"),
 		LogFile: filepath.Join(dir, "registry.log"),
+	}
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return nil, nil, err
 	}
 	if !c.noAuth {
 		r.Username = "winlayer-" + randomHex(4)
@@ -84,10 +112,10 @@ func Distribution(t testing.TB, opts ...Option) *Registry {
 		// request, and a test makes many.
 		hash, err := bcrypt.GenerateFromPassword([]byte(r.Password), bcrypt.MinCost)
 		if err != nil {
-			t.Fatalf("registrytest: bcrypt: %v", err)
+			return nil, nil, fmt.Errorf("bcrypt: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(r.Username+":"+string(hash)+"\n"), 0o600); err != nil {
-			t.Fatalf("registrytest: %v", err)
+			return nil, nil, err
 		}
 	}
 	// A free port can be taken by someone else between our probe and the
@@ -96,29 +124,36 @@ func Distribution(t testing.TB, opts ...Option) *Registry {
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatalf("registrytest: free port: %v", err)
+			return nil, nil, fmt.Errorf("free port: %w", err)
 		}
 		r.Host = "127.0.0.1:" + strconv.Itoa(port)
 		cfg := filepath.Join(dir, "config.yml")
 		if err := os.WriteFile(cfg, []byte(configYAML(r, dir, c)), 0o600); err != nil {
-			t.Fatalf("registrytest: %v", err)
+			return nil, nil, err
 		}
-		lastErr = start(t, bin, cfg, r)
-		if lastErr == nil {
-			return r
+		stop, err := start(ctx, bin, cfg, r)
+		if err == nil {
+			return r, stop, nil
 		}
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+		lastErr = err
 	}
-	t.Fatalf("registrytest: starting %s: %v", bin, lastErr)
-	return nil
+	return nil, nil, fmt.Errorf("starting %s: %w", bin, lastErr)
 }
 
 func configYAML(r *Registry, dir string, c distConfig) string {
+	logLevel := "info"
+	if c.quiet {
+		logLevel = "warn"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `version: 0.1
 log:
-  level: info
+  level: %s
   accesslog:
-    disabled: false
+    disabled: %t
 storage:
   filesystem:
     rootdirectory: %q
@@ -132,7 +167,7 @@ http:
   secret: %q
   headers:
     X-Content-Type-Options: [nosniff]
-`, r.Dir, r.Host, randomHex(16))
+`, logLevel, c.quiet, r.Dir, r.Host, randomHex(16))
 	if !c.noAuth {
 		fmt.Fprintf(&b, `auth:
   htpasswd:
@@ -158,18 +193,18 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start runs the registry and waits until it answers /v2/; on success the
-// process is stopped in t.Cleanup.
-func start(t testing.TB, bin, cfg string, r *Registry) error {
+// start runs the registry and waits until it answers /v2/; on success it
+// returns the function that stops the process.
+func start(ctx context.Context, bin, cfg string, r *Registry) (func(), error) {
 	logf, err := os.OpenFile(r.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return err
+		return nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logf.Close() }()
@@ -188,7 +223,10 @@ func start(t testing.TB, bin, cfg string, r *Registry) error {
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("registry exited before answering (%v); log:\n%s", err, tail(r.LogFile))
+			return nil, fmt.Errorf("registry exited before answering (%v); log:\n%s", err, tail(r.LogFile))
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
 		default:
 		}
 		resp, err := client.Get(r.URL() + "/v2/")
@@ -202,17 +240,11 @@ func start(t testing.TB, bin, cfg string, r *Registry) error {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return fmt.Errorf("registry did not answer on %s within 15s (%v); log:\n%s", r.Host, err, tail(r.LogFile))
+			return nil, fmt.Errorf("registry did not answer on %s within 15s (%v); log:\n%s", r.Host, err, tail(r.LogFile))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("registrytest: log of the registry on %s:\n%s", r.Host, tail(r.LogFile))
-		}
-	})
-	return nil
+	return stop, nil
 }
 
 // tail is the end of a log file, for error messages.
