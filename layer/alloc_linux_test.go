@@ -22,9 +22,9 @@ import (
 // full); "not supported" writes the file without preallocation.
 func TestAllocationErrorsAreFatal(t *testing.T) {
 	defer func(f func(int, uint32, int64, int64) error) { directio.Fallocate = f }(directio.Fallocate)
-	// More than one of the sink's writes: a file of one write is not
-	// preallocated.
-	const size = directio.BufSize + 300000
+	// Direct-written, and more than one of the sink's writes (a file of
+	// one write is not preallocated).
+	size := int(max(directio.DirectWriteMin, directio.BufSize)) + 300000
 	in := lt.Tar(lt.Dir("Files"), lt.File("Files/big.bin", lt.Bytes(7, size)))
 	for _, tc := range []struct {
 		errno unix.Errno

@@ -51,7 +51,7 @@ func TestDirectWrites(t *testing.T) {
 		}
 	}
 	for dname, dir := range dirs {
-		for _, min := range []int64{4096, directio.DirectWriteMin, 1 << 20} {
+		for _, min := range []int64{4096, 16 << 10, 1 << 20} {
 			t.Run(fmt.Sprintf("%s/min%d", dname, min), func(t *testing.T) {
 				defer func(r, w int64) { directio.DirectMin, directio.DirectWriteMin = r, w }(directio.DirectMin, directio.DirectWriteMin)
 				directio.DirectMin, directio.DirectWriteMin = min, min
