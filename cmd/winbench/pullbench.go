@@ -28,6 +28,7 @@ type pullConfig struct {
 	tar      string
 	skopeo   string
 	profile  string
+	settle   time.Duration
 
 	stdout, stderr io.Writer
 }
@@ -68,7 +69,7 @@ type pullReport struct {
 
 // newPullCmd returns "winbench pull".
 func newPullCmd() *cobra.Command {
-	cfg := pullConfig{scale: 1, runs: 3, warmup: 1, jobs: 3, tar: "tar", skopeo: "skopeo"}
+	cfg := pullConfig{scale: 1, runs: 3, warmup: 1, jobs: 3, tar: "tar", skopeo: "skopeo", settle: time.Minute}
 	cmd := &cobra.Command{
 		Use:   "pull",
 		Short: "benchmark winlayer's image pull against skopeo copy + tar -xzf and the decompression floor",
@@ -108,6 +109,7 @@ extracted every file.`,
 	f.BoolVar(&cfg.keep, "keep", false, "keep the work directory's contents")
 	f.StringVar(&cfg.tar, "tar", cfg.tar, "the GNU tar `PROGRAM`")
 	f.StringVar(&cfg.skopeo, "skopeo", cfg.skopeo, "the skopeo `PROGRAM`")
+	f.DurationVar(&cfg.settle, "settle", cfg.settle, "wait until this long after the start before the first round, as winbench's import benchmark does (ext4 without a journal skips recently deleted inodes one by one: files created right after a large deletion are many times slower to create)")
 	f.StringVar(&cfg.profile, "cpuprofile", "", "after the timed runs, pull each image once more with a CPU profile, written to `DIR`/pull-{gzip,zstd}.pprof")
 	return cmd
 }
@@ -128,6 +130,7 @@ func (b *pullBench) logf(format string, args ...any) {
 }
 
 func runPull(ctx context.Context, cfg pullConfig) (err error) {
+	started := time.Now()
 	if !(cfg.scale > 0) || cfg.runs < 1 || cfg.warmup < 0 || cfg.jobs < 1 {
 		return fmt.Errorf("--scale %v, --runs %d, --warmup %d, --jobs %d: want a positive scale, runs and jobs", cfg.scale, cfg.runs, cfg.warmup, cfg.jobs)
 	}
@@ -197,6 +200,14 @@ func runPull(ctx context.Context, cfg pullConfig) (err error) {
 		return err
 	}
 	b.logf("pushed %s and %s", b.gzRef, b.zsRef)
+	if wait := cfg.settle - time.Since(started); wait > 0 {
+		b.logf("waiting %.0f s before the first round (--settle)", wait.Seconds())
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 
 	if err := b.rounds(ctx); err != nil {
 		return err
