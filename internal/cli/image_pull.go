@@ -74,7 +74,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 			return withLoginHint(err, loc)
 		}
 	}
-	ls, err := o.openStore()
+	ls, undo, err := o.openStore()
 	if err != nil {
 		return err
 	}
@@ -90,6 +90,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	})
 	pp.wait()
 	if err != nil {
+		undo() // a new store the pull committed nothing to goes again
 		// Images of an archive loaded before the failure are in the store.
 		for _, r := range res {
 			fmt.Fprintf(o.stderr, "winlayer: loaded %s before the error\n", r.ManifestDigest)

@@ -63,10 +63,16 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			} else if isTerminal(in) {
 				return usageError{fmt.Errorf("import %s: standard input is a terminal: give the layer tar with < layer.tar or -f FILE", args[0])}
 			}
-			s, err := o.openStore()
+			s, undo, err := o.openStore()
 			if err != nil {
 				return err
 			}
+			imported := false
+			defer func() {
+				if !imported {
+					undo()
+				}
+			}()
 			paths := make([]string, len(parents))
 			for i, p := range parents {
 				if !s.Exists(p) {
@@ -98,6 +104,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			if err != nil {
 				return err
 			}
+			imported = true
 			if asJSON {
 				return printImportJSON(cmd.Context(), o, s, args[0], size)
 			}
