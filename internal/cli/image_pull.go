@@ -13,10 +13,37 @@ import (
 	"github.com/winlayer/winlayer/layer"
 )
 
+// platformFlags are --platform and --host-build, which choose the Windows
+// image of an index for pull, load and copy.
+type platformFlags struct {
+	platform  string
+	hostBuild int
+}
+
+// add gives cmd --platform (with help text what) and --host-build.
+func (f *platformFlags) add(cmd *cobra.Command, what string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.platform, "platform", "", what+": windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly; no OSVERSION: the newest Windows version)")
+	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
+}
+
+// given reports whether --platform or --host-build was given.
+func (f *platformFlags) given() bool { return f.platform != "" || f.hostBuild != 0 }
+
+// parse is the platform the flags ask for, and whether --platform was
+// given (explicit: several matching images are then not an error).
+func (f *platformFlags) parse(cmd *cobra.Command) (image.Platform, bool, error) {
+	plat, err := image.ParsePlatform(f.platform)
+	if err != nil {
+		return plat, false, usageError{err}
+	}
+	plat.HostBuild = f.hostBuild
+	return plat, cmd.Flags().Changed("platform"), nil
+}
+
 // pullFlags are the flags pull and load share.
 type pullFlags struct {
-	platform      string
-	hostBuild     int
+	platformFlags
 	jobs          int
 	quiet         bool
 	asJSON        bool
@@ -26,9 +53,8 @@ type pullFlags struct {
 }
 
 func (f *pullFlags) add(cmd *cobra.Command, registry bool) {
+	f.platformFlags.add(cmd, "the Windows image to take from an index")
 	fl := cmd.Flags()
-	fl.StringVar(&f.platform, "platform", "", "the Windows image to take from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly; no OSVERSION: the newest Windows version)")
-	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
 	fl.IntVar(&f.jobs, "jobs", image.DefaultJobs, "layers fetched and imported at once")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress; print only the manifest digest")
 	fl.BoolVar(&f.asJSON, "json", false, "print the pulled image as JSON (as 'image inspect --json')")
@@ -44,11 +70,10 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	if f.jobs < 1 {
 		return usageError{fmt.Errorf("--jobs %d: want 1 or more", f.jobs)}
 	}
-	plat, err := image.ParsePlatform(f.platform)
+	plat, explicit, err := f.platformFlags.parse(cmd)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	plat.HostBuild = f.hostBuild
 	cfg := image.Config{Insecure: f.insecure, Jobs: f.jobs, UserAgent: "winlayer/" + shortVersion()}
 	loc, err := cfg.Parse(src)
 	if err != nil {
@@ -65,7 +90,6 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 		}
 	}
 	ctx := cmd.Context()
-	explicit := cmd.Flags().Changed("platform")
 	if _, err := layer.OpenReadOnly(o.store); errors.Is(err, layer.ErrNoStore) {
 		// The store is created only for a source that opens and has the
 		// image asked for: a mistyped reference, a registry that is down or
