@@ -34,7 +34,7 @@ Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 		Example: `  winlayer image copy --all-platforms 127.0.0.1:5000/app:1 oci:/tmp/mirror:app
   winlayer image copy --platform windows/amd64:10.0.20348 oci:/tmp/mirror:app docker-archive:/tmp/app.tar:app:1
   winlayer image copy --host-build 26100 127.0.0.1:5000/app:1 oci:/tmp/mirror:app`,
-		Args: exactArgs(2),
+		Args: exactArgs("SRC", "DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err

@@ -178,12 +178,7 @@ manifest digest and reference, or with --json what 'image inspect --json' prints
 		Example: `  winlayer image pull 127.0.0.1:5000/app:1 --platform windows/amd64:10.0.20348
   winlayer image pull --host-build 26100 127.0.0.1:5000/app:1
   winlayer image pull -q oci:./layout:v1`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{errors.New("pull needs one SRC")}
-			}
-			return nil
-		},
+		Args: exactArgs("SRC"),
 		RunE: func(cmd *cobra.Command, args []string) error { return f.pull(cmd, o, "pull", args[0], false) },
 	}
 	f.add(cmd, true)
@@ -204,12 +199,7 @@ and that manifest's digest. Everything else is as for 'image pull'.`,
 		Example: `  winlayer image load docker-archive:app.tar
   winlayer image load docker-archive:all.tar:example.com/app:1
   winlayer image load oci:./layout:v1 --platform windows/amd64:10.0.20348`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{errors.New("load needs one SRC")}
-			}
-			return nil
-		},
+		Args: exactArgs("SRC"),
 		RunE: func(cmd *cobra.Command, args []string) error { return f.pull(cmd, o, "load", args[0], true) },
 	}
 	f.add(cmd, false)

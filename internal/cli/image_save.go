@@ -39,7 +39,7 @@ always carries them and lists them under LayerSources, as docker save does.
 source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 		Example: `  winlayer image save 127.0.0.1:5000/app:1 oci:/tmp/layout:app
   winlayer image save 127.0.0.1:5000/app:1 127.0.0.1:5000/base:1 docker-archive:/tmp/images.tar`,
-		Args: minArgs(2),
+		Args: minArgs("NAME...", "DEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			comp := image.Compression(compression)
 			if comp != image.CompressionGzip && comp != image.CompressionZstd {

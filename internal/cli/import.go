@@ -48,7 +48,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 		Example: `  winlayer --store /tmp/s import base < base.tar
   winlayer --store /tmp/s import --json -f base.tar base
   winlayer --store /tmp/s import --parent base app < app.tar.gz`,
-		Args: exactArgs(1),
+		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The input first: a missing -f FILE, or a terminal on
 			// standard input, is named before the store is created.

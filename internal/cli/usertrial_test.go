@@ -25,12 +25,12 @@ func TestUsageMessages(t *testing.T) {
 	}{
 		// A missing argument: how many the command takes and its usage line
 		// (cobra said "accepts 1 arg(s), received 0").
-		{[]string{"--store", store, "export"}, 2, []string{"export takes 1 argument, got 0; usage: winlayer export ID > layer.tar", "Run 'winlayer export --help'"}},
-		{[]string{"--store", store, "image", "push", "x"}, 2, []string{"image push takes 2 arguments, got 1; usage: winlayer image push NAME DEST"}},
+		{[]string{"--store", store, "export"}, 2, []string{"export takes ID, got 0 arguments (missing ID); usage: winlayer export ID > layer.tar", "Run 'winlayer export --help'"}},
+		{[]string{"--store", store, "image", "push", "x"}, 2, []string{"image push takes NAME DEST, got 1 argument (missing DEST); usage: winlayer image push NAME DEST"}},
 		// cobra's MinimumNArgs was no usage error (exit 1, no --help hint).
-		{[]string{"--store", store, "image", "save", "x"}, 2, []string{"image save takes at least 2 arguments, got 1; usage: winlayer image save NAME... DEST", "Run 'winlayer image save --help'"}},
+		{[]string{"--store", store, "image", "save", "x"}, 2, []string{"image save takes NAME... DEST, got 1 argument (missing DEST); usage: winlayer image save NAME... DEST", "Run 'winlayer image save --help'"}},
 		// cobra.NoArgs called an argument an "unknown command".
-		{[]string{"--store", store, "ls", "extra"}, 2, []string{`ls takes no arguments, got ["extra"]`}},
+		{[]string{"--store", store, "ls", "extra"}, 2, []string{`ls takes no arguments, got 1 argument (extra "extra"); usage: winlayer ls`}},
 		{[]string{"--store", store, "image", "ls", "extra"}, 2, []string{`image ls takes no arguments`}},
 		// A mistyped command exited 1, without the --help hint.
 		{[]string{"imprt"}, 2, []string{`unknown command "imprt"`, "import", "Run 'winlayer --help'"}},
