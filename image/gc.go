@@ -102,7 +102,7 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		return err
 	}
 	defer unlock()
-	pulls, err := flock.TryLock(filepath.Join(s.home, imagesDir, pullsName), flock.Exclusive, 0o600)
+	pulls, err := flock.TryLock(filepath.Join(s.home, imagesDir, pullsName), flock.Exclusive, lockMode)
 	idle := err == nil
 	if err != nil && !errors.Is(err, flock.ErrHeld) {
 		return fmt.Errorf("image index: %w", err)

@@ -227,11 +227,16 @@ func (s *Store) pullLease() (func(), error) {
 	return lockFile(filepath.Join(dir, pullsName), flock.Shared)
 }
 
+// lockMode is the mode of the image locks (.images/lock, pulls.lock):
+// readable by all, as the layer store's own lock and the rest of the store
+// are, so that other users can read a store root made.
+const lockMode = 0o644
+
 // lockFile takes the lock on the file at p (created if needed; a symlink
 // there is refused, not followed) and returns its release. The system
 // drops it when the process dies.
 func lockFile(p string, mode flock.Mode) (func(), error) {
-	l, err := flock.Lock(p, mode, 0o600)
+	l, err := flock.Lock(p, mode, lockMode)
 	if err != nil {
 		return nil, fmt.Errorf("image index: %w", err)
 	}

@@ -51,14 +51,14 @@ type importConfig struct {
 // parents are committed.
 func WithPendingParents() ImportOption { return func(c *importConfig) { c.pending = true } }
 
-// WithVerify has [Store.Import] call verify with the DiffID of the tar it
-// read ("sha256:<hex>") once the whole input was read and written, and
-// before the layer is committed. An error from verify discards the layer
+// WithVerify has [Store.Import] and [Store.ReplaceImport] call verify
+// with the DiffID of the tar they read ("sha256:<hex>") once the whole
+// input was read and written, and before the layer is committed. An error from verify discards the layer
 // (the store is left as it was) and is returned, wrapped, by Import. A
 // pull uses it to check the DiffID against the image config and to finish
 // reading and checking the compressed stream (its digest) first, so a
 // layer whose download does not verify never appears in the store.
-// Only Import calls verify.
+// For ReplaceImport an error keeps the old layer as it was.
 func WithVerify(verify func(diffID string) error) ImportOption {
 	return func(c *importConfig) { c.verify = verify }
 }

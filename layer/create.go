@@ -37,7 +37,10 @@ func (s *Store) Create(ctx context.Context, id string, parents []string, opts ..
 // (moby's ApplyDiff on a layer made with Create): the new layer is built
 // in staging and exchanged with the old one atomically; the old content is
 // deleted afterwards. On error the old layer is untouched. The parents
-// follow the chain rules of [Store.NewWriter].
+// follow the chain rules of [Store.NewWriter]. The contract is Import's:
+// [WithVerify]'s hook sees the DiffID before the exchange, and a cancel of
+// ctx that arrives with the end of the tar still aborts it (the old layer
+// stays).
 func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, r io.Reader, opts ...ImportOption) (int64, error) {
 	if err := ValidateID(id); err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
@@ -50,8 +53,7 @@ func (s *Store) ReplaceImport(ctx context.Context, id string, parents []string, 
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
 	w.replace = true
-	size, err := w.importTar(ctx, r)
-	return w.finishImport(id, size, err)
+	return w.importAndFinish(ctx, id, r, opts)
 }
 
 // IsDirty reports whether layer id was changed through a mounted view.

@@ -43,6 +43,15 @@ func (s *Store) Import(ctx context.Context, id string, parents []string, r io.Re
 	if err != nil {
 		return 0, fmt.Errorf("import %s: %w", id, err)
 	}
+	return w.importAndFinish(ctx, id, r, opts)
+}
+
+// importAndFinish reads the tar r into w, the import of layer id, and ends
+// it: the verify hook of opts ([WithVerify]) sees the DiffID, then ctx is
+// checked once more, and only then is the layer committed
+// ([Writer.finishImport]). [Store.Import] and [Store.ReplaceImport] share
+// it, so both keep the same contract.
+func (w *Writer) importAndFinish(ctx context.Context, id string, r io.Reader, opts []ImportOption) (int64, error) {
 	size, err := w.importTar(ctx, r)
 	if c := importConfigOf(opts); err == nil && c.verify != nil {
 		if err = c.verify(w.meta.DiffID); err != nil {

@@ -7,39 +7,64 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// exactArgs checks that a command got n arguments; otherwise it is a usage
-// error that says how many it takes and shows the command's usage line
-// (cobra's own "accepts 1 arg(s), received 0" names neither).
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return argCountError(cmd, fmt.Sprintf("%d argument%s", n, plural(n)), len(args))
-		}
-		return nil
-	}
+// Every verb checks its positional arguments with one of exactArgs,
+// minArgs, rangeArgs or noArgs, so that a missing or extra argument is
+// always the same usage error, one sentence naming the arguments the
+// verb takes, what is missing or extra, and the usage line:
+//
+//	image tag takes NAME NEW, got 1 argument (missing NEW); usage: winlayer image tag NAME NEW
+//	ls takes no arguments, got 1 argument (extra "x"); usage: winlayer ls
+//
+// (cobra's own "accepts 1 arg(s), received 0" names neither.)
+
+// exactArgs: the command takes exactly the arguments names ("SRC", "DST").
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return argSpec{names: names, min: len(names), max: len(names)}.check
 }
 
-// minArgs checks that a command got at least n arguments.
-func minArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < n {
-			return argCountError(cmd, fmt.Sprintf("at least %d argument%s", n, plural(n)), len(args))
-		}
-		return nil
-	}
+// minArgs: the command takes names, the one written "NAME..." one or more
+// times ("NAME...", "DEST"), so at least len(names) arguments.
+func minArgs(names ...string) cobra.PositionalArgs {
+	return argSpec{names: names, min: len(names), max: -1}.check
+}
+
+// rangeArgs: the command takes names, the last ones optional, written
+// "[PATH]": from min to len(names) arguments.
+func rangeArgs(min int, names ...string) cobra.PositionalArgs {
+	return argSpec{names: names, min: min, max: len(names)}.check
 }
 
 // noArgs refuses arguments to a command that takes none (cobra.NoArgs
 // calls an argument an "unknown command", which misleads for "ls x").
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q; usage: %s", verbPath(cmd), args, usageLine(cmd))}
-	}
-	return nil
+func noArgs(cmd *cobra.Command, args []string) error { return argSpec{}.check(cmd, args) }
+
+// argSpec is what a command takes: names, at least min of them, at most
+// max (-1: no limit).
+type argSpec struct {
+	names    []string
+	min, max int
 }
 
-func argCountError(cmd *cobra.Command, want string, got int) error {
-	return usageError{fmt.Errorf("%s takes %s, got %d; usage: %s", verbPath(cmd), want, got, usageLine(cmd))}
+func (a argSpec) check(cmd *cobra.Command, args []string) error {
+	var what string
+	switch {
+	case len(args) < a.min:
+		what = "missing " + strings.Join(a.names[len(args):a.min], " ")
+	case a.max >= 0 && len(args) > a.max:
+		extra := make([]string, len(args)-a.max)
+		for i, x := range args[a.max:] {
+			extra[i] = fmt.Sprintf("%q", x)
+		}
+		what = "extra " + strings.Join(extra, " ")
+	default:
+		return nil
+	}
+	takes := "no arguments"
+	if len(a.names) > 0 {
+		takes = strings.Join(a.names, " ")
+	}
+	return usageError{fmt.Errorf("%s takes %s, got %d argument%s (%s); usage: %s",
+		verbPath(cmd), takes, len(args), plural(len(args)), what, usageLine(cmd))}
 }
 
 // usageLine is the command's usage without cobra's " [flags]" suffix.

@@ -99,7 +99,7 @@ func TestExitCodes(t *testing.T) {
 		code     int
 		contains string
 	}{
-		{[]string{"--store", store, "import"}, nil, 2, "import takes 1 argument, got 0; usage: winlayer import [--parent ID]... ID < layer.tar"},
+		{[]string{"--store", store, "import"}, nil, 2, "import takes ID, got 0 arguments (missing ID); usage: winlayer import [--parent ID]... ID < layer.tar"},
 		{[]string{"--store", store, "--bogus"}, nil, 2, "unknown flag"},
 		{[]string{"--store", store, "import", "../evil"}, nil, 1, "invalid layer id"},
 		{[]string{"--store", store, "export", "missing"}, nil, 1, "does not exist"},

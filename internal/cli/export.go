@@ -43,7 +43,7 @@ what other programs cache.`,
 		Example: `  winlayer export base > base.tar
   winlayer export -o base.tar base
   winlayer export base | sha256sum`,
-		Args: exactArgs(1),
+		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.openStoreReadOnly()
 			if err != nil {

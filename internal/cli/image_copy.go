@@ -12,10 +12,10 @@ func newImageCopyCmd(o *options) *cobra.Command {
 	var (
 		f            writeFlags
 		allPlatforms bool
-		platform     string
+		pf           platformFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "copy SRC DST",
+		Use:   "copy [--platform P] [--host-build N] [--all-platforms] SRC DST",
 		Short: "Copy an image between registries, OCI layouts and docker-archives, without the store",
 		Long: `copy copies an image blob for blob, without the store: manifests, configs
 and compressed layers go over as they are, so digests are preserved
@@ -23,26 +23,28 @@ and compressed layers go over as they are, so digests are preserved
 docker-archive:FILE[:REF].
 
 With --all-platforms an index is copied whole (every platform); otherwise
-the Windows image for --platform is chosen as pull chooses it (with several
-Windows images and no --platform the command fails and lists them). A
+the Windows image for --platform is chosen as pull chooses it; --host-build N
+applies containerd's host rule (the newest image a host of build N runs). With
+several Windows images and neither flag the command fails and lists them. A
 docker-archive holds images, not indexes, and carries no manifest: an image
 with OCI media types or zstd layers comes out of one as Docker schema 2.
 
 Between repositories of one registry blobs are mounted, not copied.
 Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 		Example: `  winlayer image copy --all-platforms 127.0.0.1:5000/app:1 oci:/tmp/mirror:app
-  winlayer image copy --platform windows/amd64:10.0.20348 oci:/tmp/mirror:app docker-archive:/tmp/app.tar:app:1`,
-		Args: exactArgs(2),
+  winlayer image copy --platform windows/amd64:10.0.20348 oci:/tmp/mirror:app docker-archive:/tmp/app.tar:app:1
+  winlayer image copy --host-build 26100 127.0.0.1:5000/app:1 oci:/tmp/mirror:app`,
+		Args: exactArgs("SRC", "DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
 			}
-			if allPlatforms && platform != "" {
-				return usageError{fmt.Errorf("--all-platforms and --platform exclude each other")}
+			if allPlatforms && pf.given() {
+				return usageError{fmt.Errorf("--all-platforms and --platform or --host-build exclude each other")}
 			}
-			p, err := image.ParsePlatform(platform)
+			p, explicit, err := pf.parse(cmd)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			src, err := f.parse(args[0])
 			if err != nil {
@@ -54,7 +56,7 @@ Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 			}
 			d := newWriteDisplay(o, f.quiet)
 			res, err := image.Copy(cmd.Context(), src, dst, f.config(), image.CopyOptions{
-				AllPlatforms: allPlatforms, Platform: p, Explicit: platform != "",
+				AllPlatforms: allPlatforms, Platform: p, Explicit: explicit,
 				Write: image.WriteOptions{IncludeForeign: f.includeForeign, Progress: d.event},
 			})
 			d.finish()
@@ -66,6 +68,6 @@ Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 	}
 	f.add(cmd, true)
 	cmd.Flags().BoolVar(&allPlatforms, "all-platforms", false, "copy a whole index (every platform), or every image of a docker-archive")
-	cmd.Flags().StringVar(&platform, "platform", "", "the Windows image to copy from an index: windows/amd64[:OSVERSION]")
+	pf.add(cmd, "the Windows image to copy from an index")
 	return cmd
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -77,12 +76,7 @@ layer id, usable with 'winlayer export'), diff_id, digest, media_type, size}],
 base layer first.`,
 		Example: `  winlayer image inspect 127.0.0.1:5000/app:1
   winlayer image inspect --json 127.0.0.1:5000/app:1 | jq -r '.layers[].id'`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{errors.New("inspect needs one image NAME")}
-			}
-			return nil
-		},
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ls, err := o.openStoreReadOnly()
 			if err != nil {

@@ -13,10 +13,37 @@ import (
 	"github.com/winlayer/winlayer/layer"
 )
 
+// platformFlags are --platform and --host-build, which choose the Windows
+// image of an index for pull, load and copy.
+type platformFlags struct {
+	platform  string
+	hostBuild int
+}
+
+// add gives cmd --platform (with help text what) and --host-build.
+func (f *platformFlags) add(cmd *cobra.Command, what string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.platform, "platform", "", what+": windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly; no OSVERSION: the newest Windows version)")
+	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
+}
+
+// given reports whether --platform or --host-build was given.
+func (f *platformFlags) given() bool { return f.platform != "" || f.hostBuild != 0 }
+
+// parse is the platform the flags ask for, and whether --platform was
+// given (explicit: several matching images are then not an error).
+func (f *platformFlags) parse(cmd *cobra.Command) (image.Platform, bool, error) {
+	plat, err := image.ParsePlatform(f.platform)
+	if err != nil {
+		return plat, false, usageError{err}
+	}
+	plat.HostBuild = f.hostBuild
+	return plat, cmd.Flags().Changed("platform"), nil
+}
+
 // pullFlags are the flags pull and load share.
 type pullFlags struct {
-	platform      string
-	hostBuild     int
+	platformFlags
 	jobs          int
 	quiet         bool
 	asJSON        bool
@@ -26,9 +53,8 @@ type pullFlags struct {
 }
 
 func (f *pullFlags) add(cmd *cobra.Command, registry bool) {
+	f.platformFlags.add(cmd, "the Windows image to take from an index")
 	fl := cmd.Flags()
-	fl.StringVar(&f.platform, "platform", "", "the Windows image to take from an index: windows/amd64[:OSVERSION] (3-part: the newest revision of that build; 4-part: exactly; no OSVERSION: the newest Windows version)")
-	fl.IntVar(&f.hostBuild, "host-build", 0, "choose the newest image a host of this Windows build runs (containerd's rule)")
 	fl.IntVar(&f.jobs, "jobs", image.DefaultJobs, "layers fetched and imported at once")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress; print only the manifest digest")
 	fl.BoolVar(&f.asJSON, "json", false, "print the pulled image as JSON (as 'image inspect --json')")
@@ -44,11 +70,10 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	if f.jobs < 1 {
 		return usageError{fmt.Errorf("--jobs %d: want 1 or more", f.jobs)}
 	}
-	plat, err := image.ParsePlatform(f.platform)
+	plat, explicit, err := f.platformFlags.parse(cmd)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	plat.HostBuild = f.hostBuild
 	cfg := image.Config{Insecure: f.insecure, Jobs: f.jobs, UserAgent: "winlayer/" + shortVersion()}
 	loc, err := cfg.Parse(src)
 	if err != nil {
@@ -65,7 +90,6 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 		}
 	}
 	ctx := cmd.Context()
-	explicit := cmd.Flags().Changed("platform")
 	if _, err := layer.OpenReadOnly(o.store); errors.Is(err, layer.ErrNoStore) {
 		// The store is created only for a source that opens and has the
 		// image asked for: a mistyped reference, a registry that is down or
@@ -74,7 +98,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 			return withLoginHint(err, loc)
 		}
 	}
-	ls, err := o.openStore()
+	ls, undo, err := o.openStore()
 	if err != nil {
 		return err
 	}
@@ -90,6 +114,7 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 	})
 	pp.wait()
 	if err != nil {
+		undo() // a new store the pull committed nothing to goes again
 		// Images of an archive loaded before the failure are in the store.
 		for _, r := range res {
 			fmt.Fprintf(o.stderr, "winlayer: loaded %s before the error\n", r.ManifestDigest)
@@ -153,12 +178,7 @@ manifest digest and reference, or with --json what 'image inspect --json' prints
 		Example: `  winlayer image pull 127.0.0.1:5000/app:1 --platform windows/amd64:10.0.20348
   winlayer image pull --host-build 26100 127.0.0.1:5000/app:1
   winlayer image pull -q oci:./layout:v1`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{errors.New("pull needs one SRC")}
-			}
-			return nil
-		},
+		Args: exactArgs("SRC"),
 		RunE: func(cmd *cobra.Command, args []string) error { return f.pull(cmd, o, "pull", args[0], false) },
 	}
 	f.add(cmd, true)
@@ -179,12 +199,7 @@ and that manifest's digest. Everything else is as for 'image pull'.`,
 		Example: `  winlayer image load docker-archive:app.tar
   winlayer image load docker-archive:all.tar:example.com/app:1
   winlayer image load oci:./layout:v1 --platform windows/amd64:10.0.20348`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError{errors.New("load needs one SRC")}
-			}
-			return nil
-		},
+		Args: exactArgs("SRC"),
 		RunE: func(cmd *cobra.Command, args []string) error { return f.pull(cmd, o, "load", args[0], true) },
 	}
 	f.add(cmd, false)

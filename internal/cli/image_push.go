@@ -47,7 +47,7 @@ When the store did not keep a layer's compressed blob, the layer is
 recompressed (--compression) and the manifest digest changes; push says so.`,
 		Example: `  winlayer image push 127.0.0.1:5000/app:1 127.0.0.1:5000/mirror/app:1
   winlayer image push --json --include-foreign 127.0.0.1:5000/app:1 registry.example.com/app:1`,
-		Args: exactArgs(2),
+		Args: exactArgs("NAME", "DEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err

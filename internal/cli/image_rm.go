@@ -24,12 +24,7 @@ ChainID). While a pull runs, layers and blobs are left alone (the
 pull may be about to use them) and the next 'image rm' removes them.`,
 		Example: `  winlayer image rm 127.0.0.1:5000/app:1
   winlayer image rm sha256:4f1c…`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("rm needs at least one image NAME")}
-			}
-			return nil
-		},
+		Args: minArgs("NAME..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ls, err := o.openExistingStore()
 			if err != nil {
@@ -74,12 +69,7 @@ func newImageTagCmd(o *options) *cobra.Command {
 or 12+ hex digits of one). A NEW that names another image moves to this one. A
 digest reference NEW (repo@sha256:…) must carry this image's manifest digest.`,
 		Example: `  winlayer image tag 127.0.0.1:5000/app:1 127.0.0.1:5000/app:stable`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return usageError{errors.New("tag needs NAME and NEW")}
-			}
-			return nil
-		},
+		Args:    exactArgs("NAME", "NEW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ls, err := o.openExistingStore()
 			if err != nil {

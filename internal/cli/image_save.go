@@ -39,7 +39,7 @@ always carries them and lists them under LayerSources, as docker save does.
 source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 		Example: `  winlayer image save 127.0.0.1:5000/app:1 oci:/tmp/layout:app
   winlayer image save 127.0.0.1:5000/app:1 127.0.0.1:5000/base:1 docker-archive:/tmp/images.tar`,
-		Args: minArgs(2),
+		Args: minArgs("NAME...", "DEST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			comp := image.Compression(compression)
 			if comp != image.CompressionGzip && comp != image.CompressionZstd {
@@ -107,7 +107,7 @@ source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 				}
 			}
 			d.finish()
-			return printSaved(o, &f, dst, results, saved)
+			return printSaved(o, &f, dst, names, named, results, saved)
 		},
 	}
 	f.add(cmd, false)
@@ -119,15 +119,27 @@ source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 
 // printSaved prints what save wrote: with --json one object, or for
 // several images an array of one object per image; otherwise a line per
-// image, and for a multi-image archive a summary line (the archive's layer
-// counts) over a line per image (digest and name).
-func printSaved(o *options, f *writeFlags, dst image.Location, results []*image.Result, saved []string) error {
-	if f.asJSON && len(results) > 1 {
-		enc := json.NewEncoder(o.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+// image — "saved NAME (DIGEST) to DEST as TAG (layers: …)", the name the
+// image has in DEST after "as", never glued to DEST's path — and for a
+// multi-image archive a summary line (the archive's layer counts) over a
+// line per image (digest and name).
+func printSaved(o *options, f *writeFlags, dst image.Location, names []string, named []image.NamedImage, results []*image.Result, saved []string) error {
+	if f.asJSON {
+		if len(results) > 1 {
+			enc := json.NewEncoder(o.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(results)
+		}
+		for _, r := range results {
+			if err := printResult(o, f, "saved", r); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	if len(saved) > 1 && !f.asJSON {
+	to := dst
+	to.Tag = ""
+	if len(saved) > 1 {
 		// The archive holds each blob once: count the distinct ones.
 		all := &image.Result{}
 		seen := map[string]bool{}
@@ -139,15 +151,24 @@ func printSaved(o *options, f *writeFlags, dst image.Location, results []*image.
 				}
 			}
 		}
-		fmt.Fprintf(o.stdout, "saved %s: %d images (%s)\n", dst, len(saved), layerCounts(all))
+		fmt.Fprintf(o.stdout, "saved %d images to %s (%s)\n", len(saved), to, layerCounts(all))
 		for _, l := range saved {
 			fmt.Fprintf(o.stdout, "  %s\n", l)
 		}
 		return nil
 	}
-	for _, r := range results {
-		if err := printResult(o, f, "saved", r); err != nil {
-			return err
+	for i, r := range results {
+		as := ""
+		if i < len(named) && named[i].Name != "" {
+			as = " as " + named[i].Name
+		}
+		n := r.Digest
+		if i < len(names) {
+			n = names[i]
+		}
+		fmt.Fprintf(o.stdout, "saved %s (%s) to %s%s (%s)\n", n, r.Digest, to, as, layerCounts(r))
+		if r.Digest != r.SourceDigest {
+			fmt.Fprintf(o.stdout, "digest changed: the source was %s\n", r.SourceDigest)
 		}
 	}
 	return nil

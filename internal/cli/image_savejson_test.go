@@ -111,7 +111,7 @@ func TestSaveJSONSeveralImages(t *testing.T) {
 	}
 	// Plain output of several images into a layout: a line per image.
 	out, errOut, code = run(t, nil, "--store", store, "image", "save", "-q", sample2019, sample2022, "oci:"+filepath.Join(dir, "plain"))
-	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, sample2019+" (layers") || !strings.Contains(out, sample2022+" (layers") {
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "("+sample2019+") to oci:") || !strings.Contains(out, "("+sample2022+") to oci:") {
 		t.Errorf("save of two images into a layout printed %q (%d %s)", out, code, errOut)
 	}
 }

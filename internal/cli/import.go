@@ -48,7 +48,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 		Example: `  winlayer --store /tmp/s import base < base.tar
   winlayer --store /tmp/s import --json -f base.tar base
   winlayer --store /tmp/s import --parent base app < app.tar.gz`,
-		Args: exactArgs(1),
+		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The input first: a missing -f FILE, or a terminal on
 			// standard input, is named before the store is created.
@@ -63,10 +63,16 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			} else if isTerminal(in) {
 				return usageError{fmt.Errorf("import %s: standard input is a terminal: give the layer tar with < layer.tar or -f FILE", args[0])}
 			}
-			s, err := o.openStore()
+			s, undo, err := o.openStore()
 			if err != nil {
 				return err
 			}
+			imported := false
+			defer func() {
+				if !imported {
+					undo()
+				}
+			}()
 			paths := make([]string, len(parents))
 			for i, p := range parents {
 				if !s.Exists(p) {
@@ -98,6 +104,7 @@ size is known (-f FILE, or standard input redirected from a file).`,
 			if err != nil {
 				return err
 			}
+			imported = true
 			if asJSON {
 				return printImportJSON(cmd.Context(), o, s, args[0], size)
 			}

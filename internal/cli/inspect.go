@@ -36,12 +36,7 @@ zero in the layer shows as "not set".`,
 		Example: `  winlayer inspect base
   winlayer inspect base 'C:\Windows\System32\cmd.exe'
   winlayer inspect --json base Files/hello.txt`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 1 || len(args) > 2 {
-				return usageError{fmt.Errorf("inspect takes ID and an optional PATH, got %d arguments", len(args))}
-			}
-			return nil
-		},
+		Args: rangeArgs(1, "ID", "[PATH]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.openStoreReadOnly()
 			if err != nil {

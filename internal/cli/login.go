@@ -50,7 +50,7 @@ base64 in "auths". Every image command reads credentials from there
 The password comes from standard input with --password-stdin (its first
 line), or from -p (visible in the process list; avoid).`,
 		Example: `  echo "$PASSWORD" | winlayer login -u ci --password-stdin 127.0.0.1:5000`,
-		Args:    exactArgs(1),
+		Args:    exactArgs("HOST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if passwordStdin == (password != "") {
 				return usageError{errors.New("give the password with --password-stdin (or -p), exactly one of them")}

@@ -144,6 +144,40 @@ func TestNonRootReaders(t *testing.T) {
 	if _, errOut, code := run(t, nil, "--store", store, "image", "pull", "-q", "--platform", "windows/amd64:10.0.20348", "oci:"+sample); code != 0 {
 		t.Fatalf("image pull: %d %s", code, errOut)
 	}
+	// Everything root's pull made outside .staging — the image locks
+	// (.images/lock, pulls.lock) too, as the store's own lock — is
+	// readable by all.
+	for _, lock := range []string{".winlayer.lock", ".images/lock", ".images/pulls.lock"} {
+		if _, err := os.Stat(filepath.Join(store, lock)); err != nil {
+			t.Errorf("after a pull: %v", err)
+		}
+	}
+	err = filepath.WalkDir(store, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Name() == ".staging" {
+			if err == nil {
+				err = fs.SkipDir
+			}
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil // a whiteout (0:0 character device) has no content to read
+		}
+		want := fs.FileMode(0o004)
+		if d.IsDir() {
+			want = 0o005
+		}
+		if fi.Mode().Perm()&want != want {
+			t.Errorf("%s is %v: not readable by other users", p, fi.Mode())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	saveTo := filepath.Join(top, "saved")
 	if err := os.Mkdir(saveTo, 0o777); err != nil {
 		t.Fatal(err)

@@ -33,12 +33,7 @@ Prints each removed ID; an ID that is not in the store is named on standard
 error ("no such layer, nothing removed") and is not an error.`,
 		Example: `  winlayer rm app base
   winlayer rm --force base`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("rm needs at least one layer ID")}
-			}
-			return nil
-		},
+		Args: minArgs("ID..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.openExistingStore()
 			if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -35,8 +36,89 @@ func addStoreFlag(root *cobra.Command, o *options) {
 		"layer store directory; when not given: $WINLAYER_STORE, else /var/lib/winlayer for root, else ~/.local/share/winlayer")
 }
 
-// openStore opens (creating it if needed) the store of import.
-func (o *options) openStore() (*layer.Store, error) { return layer.Open(o.store) }
+// openStore opens (creating it if needed) the store of import, image pull
+// and image load. The returned undo is for the command's failure: when
+// this call created the store and nothing was committed to it, undo
+// removes the store directory again (and the parents it had to create), so
+// that a refused tar or image leaves no empty store behind. A store that
+// existed before, or one holding anything but what Open and the image
+// locks make (a layer, an image, a blob), is never removed.
+func (o *options) openStore() (s *layer.Store, undo func(), err error) {
+	abs, err := filepath.Abs(o.store)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store %s: %w", o.store, err)
+	}
+	created := firstMissing(abs)
+	s, err = layer.Open(abs)
+	if err != nil {
+		if created != "" {
+			removeEmptyStore(abs, created)
+		}
+		return nil, nil, err
+	}
+	undo = func() {}
+	if created != "" {
+		undo = func() { removeEmptyStore(abs, created) }
+	}
+	return s, undo, nil
+}
+
+// firstMissing is the outermost of dir and its parents that does not
+// exist ("" when dir exists): what creating dir creates.
+func firstMissing(dir string) string {
+	missing := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = d
+		if filepath.Dir(d) == d {
+			return missing
+		}
+	}
+}
+
+// removeEmptyStore removes the store home made by this command when it
+// holds only directories and empty lock files (.winlayer.lock,
+// .images/lock, .images/pulls.lock), then its parents up to top that are
+// empty. Anything else in it (a layer, an image index, a blob) keeps it.
+func removeEmptyStore(home, top string) {
+	empty := true
+	err := filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() || fi.Size() != 0 || !isStoreLockName(d.Name()) {
+			empty = false
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if err != nil || !empty {
+		return
+	}
+	if os.RemoveAll(home) != nil {
+		return
+	}
+	for d := filepath.Dir(home); len(d) >= len(top) && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
+}
+
+// isStoreLockName reports whether name is one of the lock files a store
+// gets before anything is committed to it.
+func isStoreLockName(name string) bool {
+	return name == ".winlayer.lock" || name == "lock" || name == "pulls.lock"
+}
 
 // openExistingStore opens the store of a command that changes an existing
 // one (rm, cleanup): a missing store is an error naming its path, not

@@ -25,12 +25,12 @@ func TestUsageMessages(t *testing.T) {
 	}{
 		// A missing argument: how many the command takes and its usage line
 		// (cobra said "accepts 1 arg(s), received 0").
-		{[]string{"--store", store, "export"}, 2, []string{"export takes 1 argument, got 0; usage: winlayer export ID > layer.tar", "Run 'winlayer export --help'"}},
-		{[]string{"--store", store, "image", "push", "x"}, 2, []string{"image push takes 2 arguments, got 1; usage: winlayer image push NAME DEST"}},
+		{[]string{"--store", store, "export"}, 2, []string{"export takes ID, got 0 arguments (missing ID); usage: winlayer export ID > layer.tar", "Run 'winlayer export --help'"}},
+		{[]string{"--store", store, "image", "push", "x"}, 2, []string{"image push takes NAME DEST, got 1 argument (missing DEST); usage: winlayer image push NAME DEST"}},
 		// cobra's MinimumNArgs was no usage error (exit 1, no --help hint).
-		{[]string{"--store", store, "image", "save", "x"}, 2, []string{"image save takes at least 2 arguments, got 1; usage: winlayer image save NAME... DEST", "Run 'winlayer image save --help'"}},
+		{[]string{"--store", store, "image", "save", "x"}, 2, []string{"image save takes NAME... DEST, got 1 argument (missing DEST); usage: winlayer image save NAME... DEST", "Run 'winlayer image save --help'"}},
 		// cobra.NoArgs called an argument an "unknown command".
-		{[]string{"--store", store, "ls", "extra"}, 2, []string{`ls takes no arguments, got ["extra"]`}},
+		{[]string{"--store", store, "ls", "extra"}, 2, []string{`ls takes no arguments, got 1 argument (extra "extra"); usage: winlayer ls`}},
 		{[]string{"--store", store, "image", "ls", "extra"}, 2, []string{`image ls takes no arguments`}},
 		// A mistyped command exited 1, without the --help hint.
 		{[]string{"imprt"}, 2, []string{`unknown command "imprt"`, "import", "Run 'winlayer --help'"}},
@@ -97,16 +97,46 @@ func TestSaveArchiveSeveralImages(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("save: %d %s", code, errOut)
 	}
-	want := "saved docker-archive:" + archive + ": 2 images (layers: 3 copied, 0 already there, 0 foreign left out)\n" +
+	want := "saved 2 images to docker-archive:" + archive + " (layers: 3 copied, 0 already there, 0 foreign left out)\n" +
 		"  " + d2019 + " <none>\n" +
 		"  " + d2022 + " 127.0.0.1:5000/app:2022\n"
 	if out != want {
 		t.Errorf("save printed\n%s\nwant\n%s", out, want)
 	}
-	// One image: the one line with its digest, as before.
+	// One image: the one line with its digest; the name it has in the
+	// archive follows "as", not glued to the file's path.
 	out, _, _ = run(t, nil, "--store", store, "image", "save", "-q", d2022, "docker-archive:"+archive)
-	if !strings.HasPrefix(out, "saved docker-archive:"+archive+":127.0.0.1:5000/app:2022: "+d2022+" (layers: 2 copied") || strings.Count(out, "\n") != 1 {
-		t.Errorf("save of one image printed %q", out)
+	if want := "saved " + d2022 + " (" + d2022 + ") to docker-archive:" + archive + " as 127.0.0.1:5000/app:2022 (layers: 2 copied, 0 already there, 0 foreign left out)\n"; out != want {
+		t.Errorf("save of one image printed\n%q\nwant\n%q", out, want)
+	}
+}
+
+// TestSaveResultLine: the line of a saved image names the image, its
+// digest, the destination and the name it has there, each apart ("saved
+// docker-archive:/x.tar:app:1: sha256:…" read as one path).
+func TestSaveResultLine(t *testing.T) {
+	store := t.TempDir()
+	const d2019 = "sha256:cb027c7caeef2cfe888eb429b658139b6e8ba2626aff6ceef0e5ef2e884707fd"
+	if _, errOut, code := run(t, nil, "--store", store, "image", "load", "-q", "--platform", "windows/amd64:10.0.17763", "oci:"+testdata+"/image"); code != 0 {
+		t.Fatalf("load: %d %s", code, errOut)
+	}
+	dir := t.TempDir()
+	const counts = " (layers: 2 copied, 0 already there, 0 foreign left out)\n"
+	for _, c := range []struct{ dest, want string }{
+		{"docker-archive:" + dir + "/a.tar", "saved latest (" + d2019 + ") to docker-archive:" + dir + "/a.tar" + counts},
+		{"docker-archive:" + dir + "/b.tar:app:1", "saved latest (" + d2019 + ") to docker-archive:" + dir + "/b.tar as app:1" + counts},
+		{"oci:" + dir + "/l1", "saved latest (" + d2019 + ") to oci:" + dir + "/l1" + counts},
+		{"oci:" + dir + "/l2:v1", "saved latest (" + d2019 + ") to oci:" + dir + "/l2 as v1" + counts},
+	} {
+		out, errOut, code := run(t, nil, "--store", store, "image", "save", "-q", "latest", c.dest)
+		if code != 0 || out != c.want {
+			t.Errorf("save latest %s: %d %q\n%q\nwant\n%q", c.dest, code, errOut, out, c.want)
+		}
+	}
+	// --json is unchanged: the destination in full.
+	out, _, code := run(t, nil, "--store", store, "image", "save", "-q", "--json", "latest", "docker-archive:"+dir+"/c.tar:app:1")
+	if code != 0 || !strings.Contains(out, `"destination": "docker-archive:`+dir+`/c.tar:app:1"`) {
+		t.Errorf("save --json: %d %q", code, out)
 	}
 }
 

@@ -43,12 +43,7 @@ The store is listed at the end. verify exits 1 if anything differs.`,
 		Example: `  winlayer verify testdata/sample.tar testdata/sample.rebuilt.tar oci:testdata/image
   winlayer verify --platform windows/amd64:10.0.20348 127.0.0.1:5000/app:1
   winlayer verify --keep layer1.tar layer2.tar`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("verify needs at least one tar file or image")}
-			}
-			return nil
-		},
+		Args: minArgs("(LAYER.tar | IMAGE)..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var tars, images []string
 			for _, a := range args {
