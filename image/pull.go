@@ -384,7 +384,9 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 }
 
 // present reports whether layer j is in the store already; a layer of
-// that id with another DiffID is an error.
+// that id with another DiffID is an error, and so is one without a DiffID
+// (made with Create and filled through a view, or built without a tar):
+// nothing says that it holds the image's layer.
 func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 	if !s.layers.Exists(j.id) {
 		return false, nil
@@ -393,7 +395,10 @@ func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if m.DiffID != "" && m.DiffID != j.diffID.String() {
+	switch {
+	case m.DiffID == "" || s.layers.IsDirty(j.id):
+		return false, fmt.Errorf("store layer %s exists but was not imported from a tar (no DiffID to check it by), the image wants DiffID %s; remove it ('winlayer rm %s') to pull: %w", j.id, j.diffID, j.id, ErrDiffIDMismatch)
+	case m.DiffID != j.diffID.String():
 		return false, fmt.Errorf("store layer %s exists with DiffID %s, the image wants %s: %w", j.id, m.DiffID, j.diffID, ErrDiffIDMismatch)
 	}
 	return true, nil
