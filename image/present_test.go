@@ -52,3 +52,27 @@ func TestPullRefusesUnverifiableLayer(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadImpostorLayerNamesDiffID: a docker-archive names no blob digest
+// for its layers; a layer refused because the store has another one under
+// its ChainID is named by its DiffID, as any other failed layer of a load
+// ("layer 1 of 2 (diff_id sha256:…)"), not by an empty digest ("(:)").
+func TestLoadImpostorLayerNamesDiffID(t *testing.T) {
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(42, 2), false)
+	_, ids := layerDigests(t, img)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := t.TempDir() + "/app.tar"
+	writeArchive(t, file, img, "example.com/app:1")
+	s := newTestStore(t)
+	if err := s.layers.Create(context.Background(), ids[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	err = pullErr(s, "docker-archive:"+file, Config{})
+	want := "layer 1 of 2 (diff_id " + cf.RootFS.DiffIDs[0].String() + ")"
+	if !errors.Is(err, ErrDiffIDMismatch) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("load over an impostor layer: %v, want ErrDiffIDMismatch naming %q", err, want)
+	}
+}

@@ -186,6 +186,15 @@ type job struct {
 	size   int64
 }
 
+// name is how messages name the layer: its blob digest, or for a source
+// that names none (a docker-archive) its DiffID.
+func (j *job) name() string {
+	if j.desc.Digest.Hex == "" {
+		return "diff_id " + j.diffID.String()
+	}
+	return j.desc.Digest.String()
+}
+
 // ChainIDs returns the ChainIDs of the layers with the given DiffIDs (OCI
 // image spec): the first is its DiffID, then sha256 of the previous
 // ChainID, a space and the DiffID.
@@ -319,7 +328,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	for _, j := range p.layers {
 		if ok, err := s.present(ctx, j); err != nil {
 			// Stop starting layers; those started finish (Wait below).
-			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.desc.Digest, err)
+			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.name(), err)
 			failed.Store(true)
 			break
 		} else if ok {
@@ -351,11 +360,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			}
 			mu.Unlock()
 			if err != nil {
-				d := j.desc.Digest.String()
-				if j.desc.Digest.Hex == "" {
-					d = "diff_id " + j.diffID.String()
-				}
-				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), d, err)
+				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.name(), err)
 				emit(Event{Kind: EventFail, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Err: err})
 				failed.Store(true)
 				return err
