@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -184,6 +185,19 @@ type job struct {
 	comp   Compression
 	digest v1.Hash
 	size   int64
+}
+
+// storeFailure reports whether err is the store's file system failing (a
+// full disk or quota, an I/O error, a read-only file system): no damage of
+// the blob explains it, and reading the blob again to check its digest
+// would only hold the error back for a whole second download.
+func storeFailure(err error) bool {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // name is how messages name the layer: its blob digest, or for a source
@@ -539,11 +553,12 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
-		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) {
+		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) && !storeFailure(err) {
 			// A damaged blob fails in the decoder or the tar before
 			// its digest is known: name the digest as the cause. (A
-			// refused entry is what the tar says, not damage: no second
-			// read of the blob for it.)
+			// refused entry is what the tar says, not damage, and a full
+			// or failing disk is the store's: no second read of the blob
+			// for them.)
 			if merr := recheckBlob(ctx, j); merr != nil {
 				err = fmt.Errorf("%w (reading it failed: %v)", merr, err)
 			}
