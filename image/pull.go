@@ -547,13 +547,19 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	if err != nil {
 		if errors.Is(err, layer.ErrExists) {
 			// Another pull committed the layer; it is verified like ours.
-			if ok, perr := s.present(ctx, j); ok && perr == nil {
+			// A layer that is not the image's says why (no second read of
+			// the blob: nothing is wrong with it).
+			ok, perr := s.present(ctx, j)
+			switch {
+			case ok:
 				return n, true, nil
+			case perr != nil:
+				return n, false, perr
 			}
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
-		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) && !storeFailure(err) {
+		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) && !errors.Is(err, layer.ErrExists) && !storeFailure(err) {
 			// A damaged blob fails in the decoder or the tar before
 			// its digest is known: name the digest as the cause. (A
 			// refused entry is what the tar says, not damage, and a full
