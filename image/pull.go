@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -192,7 +191,7 @@ type job struct {
 // the blob explains it, and reading the blob again to check its digest
 // would only hold the error back for a whole second download.
 func storeFailure(err error) bool {
-	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS} {
+	for _, e := range storeFailureErrnos {
 		if errors.Is(err, e) {
 			return true
 		}
