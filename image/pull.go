@@ -425,9 +425,20 @@ func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 // fetch downloads, checks and imports layer j. skipped reports a layer
 // that another pull committed meanwhile.
 func (s *Store) fetch(ctx context.Context, p *plan, j *job, emit func(Event)) (n int64, skipped bool, err error) {
+	// Parents all committed before the first try: a link they do not
+	// resolve is the layer's own error, and a second read cannot help.
+	parentsIn := true
+	for _, q := range p.layers[:j.i] {
+		select {
+		case <-q.done:
+			parentsIn = parentsIn && q.ok
+		default:
+			parentsIn = false
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		n, skipped, err = s.fetchOnce(ctx, p, j, emit)
-		if err == nil || attempt > 0 || !errors.Is(err, layer.ErrInvalidEntry) || !strings.Contains(err.Error(), "failed to find link target") {
+		if err == nil || attempt > 0 || parentsIn || !errors.Is(err, layer.ErrInvalidEntry) || !strings.Contains(err.Error(), "failed to find link target") {
 			return n, skipped, err
 		}
 		// A hard link into a parent that was not committed yet: wait for
