@@ -46,13 +46,29 @@ func pullGoroutines() []string {
 	return out
 }
 
+// goroutineID is the "goroutine N" line that starts a stack.
+func goroutineID(stack string) string {
+	id, _, _ := strings.Cut(stack, " [")
+	return id
+}
+
 // checkNoPullGoroutines waits up to two seconds for the pull's goroutines
-// to end and fails listing those still there.
-func checkNoPullGoroutines(t *testing.T) {
+// (those not in before, a pullGoroutines taken before the pull) to end and
+// fails listing those still there.
+func checkNoPullGoroutines(t *testing.T, before []string) {
 	t.Helper()
+	old := map[string]bool{}
+	for _, g := range before {
+		old[goroutineID(g)] = true
+	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		left := pullGoroutines()
+		var left []string
+		for _, g := range pullGoroutines() {
+			if !old[goroutineID(g)] {
+				left = append(left, g)
+			}
+		}
 		if len(left) == 0 {
 			return
 		}
@@ -138,6 +154,7 @@ func TestPullLeavesNoGoroutines(t *testing.T) {
 			name := fmt.Sprintf("zstd=%v/%s/%s/noblobs=%v", zstd, tc.ref, tc.mode, tc.noBlobs)
 			t.Run(name, func(t *testing.T) {
 				mode.Store(tc.mode)
+				before := pullGoroutines()
 				var opts []StoreOption
 				if tc.noBlobs {
 					opts = append(opts, WithoutLayerBlobs())
@@ -167,7 +184,7 @@ func TestPullLeavesNoGoroutines(t *testing.T) {
 					checkNothingOf(t, s, tc.id, tc.d)
 				}
 				tr.CloseIdleConnections()
-				checkNoPullGoroutines(t)
+				checkNoPullGoroutines(t, before)
 			})
 		}
 	}
