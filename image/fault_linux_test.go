@@ -39,8 +39,24 @@ func TestPullFullDisk(t *testing.T) {
 		tars[i] = bigLayerTar(uint64(40+i), 700<<10)
 	}
 	img := testImage(t, "windows", "amd64", "10.0.20348.1", tars, false)
-	host := testRegistry(t)
+	ds, _ := layerDigests(t, img)
+	// Each layer blob is downloaded once: a full disk is no reason to read
+	// the failed layer's blob again to check its digest (a whole second
+	// download of what may be gigabytes before the error shows).
+	var gets [3]atomic.Int32
+	var wraps []func(http.Handler) http.Handler
+	for i, d := range ds {
+		wraps = append(wraps, blobWrap(d, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			gets[i].Add(1)
+			next.ServeHTTP(w, r)
+		}))
+	}
+	reg := registrytest.InProcess(t, wraps...)
+	host := reg.Host
 	pushTest(t, host, "full/app:1", img)
+	for i := range gets {
+		gets[i].Store(0)
+	}
 	ls, err := layer.Open(mnt)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +65,11 @@ func TestPullFullDisk(t *testing.T) {
 	err = pullErr(s, host+"/full/app:1", Config{Jobs: 1})
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("pull onto a full disk: %v, want ENOSPC", err)
+	}
+	for i := range gets {
+		if n := gets[i].Load(); n > 1 {
+			t.Errorf("layer %d blob downloaded %d times, want at most once", i+1, n)
+		}
 	}
 	for _, dir := range []string{filepath.Join(mnt, ".staging"), filepath.Join(mnt, blobsDir, "tmp")} {
 		des, _ := os.ReadDir(dir)

@@ -2,13 +2,15 @@ package image
 
 import (
 	"archive/tar"
+	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/winlayer/winlayer/internal/registrytest"
-
+	"github.com/winlayer/winlayer/layer"
 	"github.com/winlayer/winlayer/layer/layertest"
 )
 
@@ -42,5 +44,35 @@ func TestPullHardLinkIntoParent(t *testing.T) {
 	}
 	if topStarts.Load() != 2 {
 		t.Errorf("the top layer started %d times, want 2 (a first try before its parent, a second after)", topStarts.Load())
+	}
+}
+
+// TestPullDanglingHardLinkReadOnce: a layer whose hard link names a file
+// that neither it nor its parents have fails the pull; when every parent
+// was in the store before the layer started, waiting for the parents
+// cannot help, and the blob is not downloaded a second time.
+func TestPullDanglingHardLinkReadOnce(t *testing.T) {
+	base := layertest.Tar(layertest.Dir("Files"), layertest.File("Files/target.txt", []byte("x")))
+	top := layertest.Tar(layertest.Dir("Files"),
+		layertest.Entry{Name: "Files/link.txt", Type: tar.TypeLink, Link: "Files/nowhere.txt"})
+	baseImg := testImage(t, "windows", "amd64", "10.0.20348.1", [][]byte{base}, false)
+	img := testImage(t, "windows", "amd64", "10.0.20348.1", [][]byte{base, top}, false)
+	ds, _ := layerDigests(t, img)
+	var gets atomic.Int32
+	reg := registrytest.InProcess(t, blobWrap(ds[1], func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		gets.Add(1)
+		next.ServeHTTP(w, r)
+	}))
+	pushTest(t, reg.Host, "dangling/base:1", baseImg)
+	ref := pushTest(t, reg.Host, "dangling/app:1", img)
+	s := newTestStore(t)
+	pullOne(t, s, reg.Host+"/dangling/base:1", PullOptions{})
+	gets.Store(0)
+	err := pullErr(s, ref.String(), Config{})
+	if !errors.Is(err, layer.ErrInvalidEntry) || !strings.Contains(err.Error(), "layer 2 of 2") {
+		t.Fatalf("pull of a dangling hard link: %v, want ErrInvalidEntry naming layer 2", err)
+	}
+	if n := gets.Load(); n != 1 {
+		t.Errorf("the layer's blob was downloaded %d times, want once (its parent was in the store from the start)", n)
 	}
 }

@@ -186,6 +186,28 @@ type job struct {
 	size   int64
 }
 
+// storeFailure reports whether err is the store's file system failing (a
+// full disk or quota, an I/O error, a read-only file system): no damage of
+// the blob explains it, and reading the blob again to check its digest
+// would only hold the error back for a whole second download.
+func storeFailure(err error) bool {
+	for _, e := range storeFailureErrnos {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// name is how messages name the layer: its blob digest, or for a source
+// that names none (a docker-archive) its DiffID.
+func (j *job) name() string {
+	if j.desc.Digest.Hex == "" {
+		return "diff_id " + j.diffID.String()
+	}
+	return j.desc.Digest.String()
+}
+
 // ChainIDs returns the ChainIDs of the layers with the given DiffIDs (OCI
 // image spec): the first is its DiffID, then sha256 of the previous
 // ChainID, a space and the DiffID.
@@ -319,7 +341,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 	for _, j := range p.layers {
 		if ok, err := s.present(ctx, j); err != nil {
 			// Stop starting layers; those started finish (Wait below).
-			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.desc.Digest, err)
+			presentErr = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.name(), err)
 			failed.Store(true)
 			break
 		} else if ok {
@@ -351,11 +373,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 			}
 			mu.Unlock()
 			if err != nil {
-				d := j.desc.Digest.String()
-				if j.desc.Digest.Hex == "" {
-					d = "diff_id " + j.diffID.String()
-				}
-				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), d, err)
+				err = fmt.Errorf("%s %s: layer %d of %d (%s): %w", p.verb, p.what, j.i+1, len(p.layers), j.name(), err)
 				emit(Event{Kind: EventFail, Layer: j.i, Digest: digestText(j.desc.Digest), ID: j.id, Err: err})
 				failed.Store(true)
 				return err
@@ -384,7 +402,9 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 }
 
 // present reports whether layer j is in the store already; a layer of
-// that id with another DiffID is an error.
+// that id with another DiffID is an error, and so is one without a DiffID
+// (made with Create and filled through a view, or built without a tar):
+// nothing says that it holds the image's layer.
 func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 	if !s.layers.Exists(j.id) {
 		return false, nil
@@ -393,7 +413,10 @@ func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if m.DiffID != "" && m.DiffID != j.diffID.String() {
+	switch {
+	case m.DiffID == "" || s.layers.IsDirty(j.id):
+		return false, fmt.Errorf("store layer %s exists but was not imported from a tar (no DiffID to check it by), the image wants DiffID %s; remove it ('winlayer rm %s') to pull: %w", j.id, j.diffID, j.id, ErrDiffIDMismatch)
+	case m.DiffID != j.diffID.String():
 		return false, fmt.Errorf("store layer %s exists with DiffID %s, the image wants %s: %w", j.id, m.DiffID, j.diffID, ErrDiffIDMismatch)
 	}
 	return true, nil
@@ -402,9 +425,20 @@ func (s *Store) present(ctx context.Context, j *job) (bool, error) {
 // fetch downloads, checks and imports layer j. skipped reports a layer
 // that another pull committed meanwhile.
 func (s *Store) fetch(ctx context.Context, p *plan, j *job, emit func(Event)) (n int64, skipped bool, err error) {
+	// Parents all committed before the first try: a link they do not
+	// resolve is the layer's own error, and a second read cannot help.
+	parentsIn := true
+	for _, q := range p.layers[:j.i] {
+		select {
+		case <-q.done:
+			parentsIn = parentsIn && q.ok
+		default:
+			parentsIn = false
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		n, skipped, err = s.fetchOnce(ctx, p, j, emit)
-		if err == nil || attempt > 0 || !errors.Is(err, layer.ErrInvalidEntry) || !strings.Contains(err.Error(), "failed to find link target") {
+		if err == nil || attempt > 0 || parentsIn || !errors.Is(err, layer.ErrInvalidEntry) || !strings.Contains(err.Error(), "failed to find link target") {
 			return n, skipped, err
 		}
 		// A hard link into a parent that was not committed yet: wait for
@@ -523,17 +557,24 @@ func (s *Store) fetchOnce(ctx context.Context, p *plan, j *job, emit func(Event)
 	if err != nil {
 		if errors.Is(err, layer.ErrExists) {
 			// Another pull committed the layer; it is verified like ours.
-			if ok, perr := s.present(ctx, j); ok && perr == nil {
+			// A layer that is not the image's says why (no second read of
+			// the blob: nothing is wrong with it).
+			ok, perr := s.present(ctx, j)
+			switch {
+			case ok:
 				return n, true, nil
+			case perr != nil:
+				return n, false, perr
 			}
 		}
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
-		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) {
+		} else if cerr == nil && !errors.Is(err, ErrDigestMismatch) && !errors.Is(err, ErrDiffIDMismatch) && !errors.Is(err, layer.ErrInvalidEntry) && !errors.Is(err, layer.ErrExists) && !storeFailure(err) {
 			// A damaged blob fails in the decoder or the tar before
 			// its digest is known: name the digest as the cause. (A
-			// refused entry is what the tar says, not damage: no second
-			// read of the blob for it.)
+			// refused entry is what the tar says, not damage, and a full
+			// or failing disk is the store's: no second read of the blob
+			// for them.)
 			if merr := recheckBlob(ctx, j); merr != nil {
 				err = fmt.Errorf("%w (reading it failed: %v)", merr, err)
 			}

@@ -216,6 +216,14 @@ func (s *Store) lock() (func(), error) {
 	return lockFile(filepath.Join(dir, lockName), flock.Exclusive)
 }
 
+// HoldIndex takes the image index's exclusive lock (the one every pull's
+// record, Tag and Remove take, in any process) and returns its release.
+// While it is held no image is recorded, so a caller that removes store
+// layers holds it from its UsersOf check to the removal: a pull cannot
+// record an image over a layer between the two. Do not call the Store's
+// writing methods while holding it (they would wait for it).
+func (s *Store) HoldIndex() (release func(), err error) { return s.lock() }
+
 // pullLease is held (shared) by every pull while it runs; a collection
 // that cannot take it exclusively leaves layers and fresh blobs alone,
 // since a running pull may be about to record them.

@@ -56,6 +56,13 @@ func removeLayers(ctx context.Context, o *options, s *layer.Store, ids []string,
 	var used []error
 	keep := ids[:0:0]
 	imgs := image.OpenStore(s)
+	// Held from the check to the removal: a pull recording an image over
+	// one of these layers meanwhile would leave it without its layer.
+	release, err := imgs.HoldIndex()
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", strings.Join(ids, " "), err)
+	}
+	defer release()
 	for _, id := range ids {
 		users, err := imgs.UsersOf(id)
 		if err != nil {
@@ -68,11 +75,18 @@ func removeLayers(ctx context.Context, o *options, s *layer.Store, ids []string,
 		}
 		keep = append(keep, id)
 	}
+	if afterUsersCheck != nil {
+		afterUsersCheck()
+	}
 	if err := removeLayersFree(ctx, o, s, keep, force); err != nil {
 		used = append(used, err)
 	}
 	return errors.Join(used...)
 }
+
+// afterUsersCheck, set only by tests, runs between removeLayers' check
+// that no image uses the layers and their removal.
+var afterUsersCheck func()
 
 // errUsedByImage reports a layer that an image of the store uses.
 var errUsedByImage = errors.New("layer in use by an image")
