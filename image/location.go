@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -111,16 +112,21 @@ func ParseLocation(s string, opts ...name.Option) (Location, error) {
 		}
 	}
 	ref, err := name.ParseReference(r, append([]name.Option{name.StrictValidation}, opts...)...)
-	if err != nil && looksLikePath(s) {
+	if err != nil && looksLikePath(r) {
 		// "/tmp/layout" or "./app.tar" would parse as a Docker Hub
-		// repository: the user meant a file and left the transport out.
-		return Location{}, fmt.Errorf("%w: %q is a path, not a registry reference: write %s%s for an OCI image layout or %s%s for a docker-save archive", ErrBadLocation, s, prefixOCI, s, prefixDockerArchive, s)
+		// repository: the user meant a file and left the transport out
+		// (or wrote docker:// before it).
+		return Location{}, fmt.Errorf("%w: %q is a path, not a registry reference: write %s%s for an OCI image layout or %s%s for a docker-save archive", ErrBadLocation, s, prefixOCI, r, prefixDockerArchive, r)
 	}
 	if err != nil {
 		// Retry without strict validation so "alpine" becomes
 		// index.docker.io/library/alpine:latest as users expect; the
 		// strict pass only decides the wording.
 		ref, err = name.ParseReference(r, opts...)
+		if err == nil && slices.Contains(strings.Split(ref.Context().RepositoryStr(), "/"), "") {
+			// The lax pass takes "a//b" or "a/" as a repository.
+			err = fmt.Errorf("repository %q has an empty path component", ref.Context().RepositoryStr())
+		}
 		if err != nil {
 			return Location{}, fmt.Errorf("%w: %q: %v (want host[:port]/repo[:tag|@sha256:…], oci:DIR[:TAG] or docker-archive:FILE)", ErrBadLocation, s, err)
 		}

@@ -122,6 +122,13 @@ func (s *Store) Check(ctx context.Context, id string, opts CheckOptions) (*Check
 		return r.done(), nil
 	}
 	c := &checker{s: s, id: id, dir: s.Dir(id), r: r, opts: opts}
+	root, err := os.OpenRoot(c.dir)
+	if err != nil {
+		r.add("", "%v", err)
+		return r.done(), nil
+	}
+	defer root.Close()
+	c.root = root
 	c.chain()
 	if err := c.index(ctx); err != nil {
 		return nil, fmt.Errorf("check %s: cancelled: %w", id, err)
@@ -147,6 +154,11 @@ type checker struct {
 	dir  string
 	r    *CheckReport
 	opts CheckOptions
+	// root is the layer directory: the names the index gives (entries,
+	// BCD backups) are looked up beneath it, so that a damaged index
+	// naming "../x", an absolute path or a path through a symlink makes
+	// Check report the name, never look outside the layer.
+	root *os.Root
 
 	meta      *Meta
 	dirty     bool
@@ -295,7 +307,7 @@ func (c *checker) sdCount() int {
 // checkSize checks that rel (relative to the layer directory) is a
 // regular file of size bytes; problems are reported on entry.
 func (c *checker) checkSize(entry, rel, what string, size int64) {
-	fi, err := os.Lstat(filepath.Join(c.dir, rel))
+	fi, err := c.root.Lstat(rel)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		c.r.add(entry, "%s %s is missing", what, rel)
@@ -330,7 +342,7 @@ func (c *checker) onDisk(e *Entry) {
 		}
 	}
 	onDiskPath := filepath.Join(c.dir, filepath.FromSlash(e.Name))
-	fi, err := os.Lstat(onDiskPath)
+	fi, err := c.root.Lstat(filepath.FromSlash(e.Name))
 	if errors.Is(err, fs.ErrNotExist) {
 		if e.Kind != KindTombstone { // a file system without whiteout forms keeps none on disk
 			c.r.add(e.Name, "missing: the index has a %s", e.Kind)

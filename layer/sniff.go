@@ -120,11 +120,21 @@ func describeInput(head []byte) string {
 	return "is neither a tar nor a compressed tar (unrecognized data)"
 }
 
+// isText reports whether b is UTF-8 text without control characters
+// other than newlines and tabs; a rune cut at the end of b (the head ends
+// where the reader stopped) is left out, but something that is only such
+// a cut rune is no text.
 func isText(b []byte) bool {
-	if !utf8.Valid(b) && utf8.Valid(b[:max(0, len(b)-utf8.UTFMax)]) {
-		b = b[:len(b)-utf8.UTFMax] // a rune cut at the end of the head
+	// The start of the last rune is among the last UTFMax bytes.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
 	}
-	if !utf8.Valid(b) {
+	if len(b) == 0 || !utf8.Valid(b) {
 		return false
 	}
 	for _, r := range string(b) {

@@ -40,6 +40,13 @@ func TestImportNotTar(t *testing.T) {
 		{"xz", "not a tar: the input is xz-compressed", append([]byte{0xfd, '7', 'z', 'X', 'Z', 0}, random[:600]...), ErrNotTar},
 		{"zip", "not a tar: the input is a zip archive", append([]byte("PK\x03\x04"), random[:600]...), ErrNotTar},
 		{"text", `not a tar: the input is text ("{\"schemaVersion\": 2,"), not a tar`, []byte("{\"schemaVersion\": 2,\n" + strings.Repeat("  \"x\": 1,\n", 80)), ErrNotTar},
+		// Short heads that are no text: a lone continuation byte (the
+		// defect, found by FuzzImportExport: a slice out of range), a
+		// lone lead byte, a text cut inside its last rune is still text.
+		{"continuation byte", "not a tar: the input is neither a tar nor a compressed tar", []byte{0x91}, ErrNotTar},
+		{"lead byte", "not a tar: the input is neither a tar nor a compressed tar", []byte{0xe2}, ErrNotTar},
+		{"two invalid bytes", "not a tar: the input is neither a tar nor a compressed tar", []byte{0xff, 0xfe}, ErrNotTar},
+		{"text cut in a rune", `not a tar: the input is text ("caf\xc3"), not a tar`, []byte("caf\xc3"), ErrNotTar},
 		{"random", "not a tar: the input is neither a tar nor a compressed tar", random, ErrNotTar},
 		{"empty", "not a tar: the input is empty", nil, ErrNotTar},
 		{"damaged header", "not a tar: the input starts like a tar header but the header is damaged", damaged, ErrNotTar},
