@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"maps"
@@ -14,38 +12,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-)
 
-// snapshot maps every file under root (relative path) to the sha256 of its
-// content, and every directory to "dir"; nil when root does not exist.
-func snapshot(t *testing.T, root string) map[string]string {
-	t.Helper()
-	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			out[rel] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+	"github.com/winlayer/winlayer/layer/layertest"
+)
 
 // brokenLayoutImage writes img into a new layout at dir and deletes the
 // blob of its last layer: a source missing a blob.
@@ -172,7 +141,7 @@ func TestWriteFailureLeavesDestination(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, root)
 			}
-			before := snapshot(t, root)
+			before := layertest.TreeSums(t, root)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			dst := tc.dst(root)
@@ -196,7 +165,7 @@ func TestWriteFailureLeavesDestination(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("write: %v, want %v", err, tc.wantErr)
 			}
-			if after := snapshot(t, root); !maps.Equal(after, before) {
+			if after := layertest.TreeSums(t, root); !maps.Equal(after, before) {
 				t.Errorf("the destination changed:\nnow %v\nwas %v", after, before)
 			}
 		})

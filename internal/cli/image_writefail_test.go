@@ -1,48 +1,19 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/winlayer/winlayer/layer/layertest"
 )
 
 // The 2022 sample image's own layer blob (its base; the upper is shared
 // with the 2019 image).
 const sample2022Base = "0f8e8d3abc91e957165eff82f305cf5812d2a3a6109a06ccabf8d86a41aa1772"
-
-// treeSums maps every file under root to the sha256 of its content and
-// every directory to "dir"; nil when root does not exist.
-func treeSums(t *testing.T, root string) map[string]string {
-	t.Helper()
-	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			out[rel] = "dir"
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		sum := sha256.Sum256(b)
-		out[rel] = hex.EncodeToString(sum[:])
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // copyTree copies the regular files and directories of src to dst.
 func copyTree(t *testing.T, src, dst string) {
@@ -129,12 +100,12 @@ func TestImageWriteFailureLeavesDestination(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, root)
 			}
-			before := treeSums(t, root)
+			before := layertest.TreeSums(t, root)
 			out, errOut, code := run(t, nil, tc.args(root)...)
 			if code != 1 || !strings.Contains(errOut, tc.wantErr) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 naming %q", code, out, errOut, tc.wantErr)
 			}
-			if after := treeSums(t, root); !maps.Equal(after, before) {
+			if after := layertest.TreeSums(t, root); !maps.Equal(after, before) {
 				t.Errorf("the destination changed:\nnow %v\nwas %v", after, before)
 			}
 		})
