@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/winlayer/winlayer/internal/registrytest"
+
+	"github.com/winlayer/winlayer/image/imagetest"
 )
 
 // TestCopyChainKeepsDigests copies registry → oci → docker-archive →
@@ -127,15 +129,7 @@ func ociGzipImage(t testing.TB, tars [][]byte) v1.Image {
 			t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.OSVersion = "windows", "amd64", "10.0.20348.1"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithPlatform(t, img, "windows", "amd64", "10.0.20348.1")
 	return img
 }
 

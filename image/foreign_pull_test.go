@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/winlayer/winlayer/image/imagetest"
 )
 
 // foreignImage is a Windows image whose base is a foreign layer served
@@ -43,13 +45,7 @@ func foreignImage(t *testing.T, url string, base, top []byte) (v1.Image, v1.Laye
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.OSVersion = "windows", "amd64", "10.0.17763.1"
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithPlatform(t, img, "windows", "amd64", "10.0.17763.1")
 	return img, fl
 }
 

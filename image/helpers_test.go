@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/winlayer/winlayer/layer/layertest"
+
+	"github.com/winlayer/winlayer/image/imagetest"
 )
 
 // testLayerTars returns n small Windows layer tars, different for each seed.
@@ -65,16 +67,7 @@ func buildTestImage(t testing.TB, osName, arch, osVersion string, tars [][]byte,
 			t.Fatalf("append layer %d: %v", i, err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.OSVersion = osName, arch, osVersion
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithPlatform(t, img, osName, arch, osVersion)
 	if oci {
 		img = mutate.MediaType(img, types.OCIManifestSchema1)
 		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)

@@ -23,6 +23,8 @@ import (
 
 	"github.com/winlayer/winlayer/internal/registrytest"
 	lt "github.com/winlayer/winlayer/layer/layertest"
+
+	"github.com/winlayer/winlayer/image/imagetest"
 )
 
 // TestMain runs the command itself when the test re-executes its own
@@ -177,15 +179,7 @@ func TestInterruptStalledPull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.OSVersion = "windows", "amd64", "10.0.20348.1"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithPlatform(t, img, "windows", "amd64", "10.0.20348.1")
 	m, err := img.Manifest()
 	if err != nil {
 		t.Fatal(err)

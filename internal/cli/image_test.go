@@ -29,6 +29,8 @@ import (
 
 	"github.com/winlayer/winlayer/internal/registrytest"
 	lt "github.com/winlayer/winlayer/layer/layertest"
+
+	"github.com/winlayer/winlayer/image/imagetest"
 )
 
 // cliTestImage builds a Windows (or other OS) image of n small layers.
@@ -45,13 +47,7 @@ func cliTestImage(t *testing.T, osName, osVersion string, seed uint64, n int) v1
 			t.Fatal(err)
 		}
 	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.OSVersion = osName, "amd64", osVersion
-	img, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithPlatform(t, img, osName, "amd64", osVersion)
 	return img
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/winlayer/winlayer/internal/registrytest"
 	"github.com/winlayer/winlayer/layer"
 	"github.com/winlayer/winlayer/layer/layertest"
+
+	"github.com/winlayer/winlayer/image/imagetest"
 )
 
 // winImage builds a small Windows image of n gzip layers; foreignURL, when
@@ -57,15 +59,7 @@ func winImage(t *testing.T, seed uint64, n int, foreignURL string) (v1.Image, []
 			t.Fatal(err)
 		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.OSVersion = "windows", "amd64", "10.0.20348.1"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = imagetest.WithPlatform(t, img, "windows", "amd64", "10.0.20348.1")
 	return img, base
 }
 
