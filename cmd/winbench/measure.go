@@ -62,15 +62,18 @@ func measure(argv []string, child bool) (runResult, error) {
 }
 
 func (o *opResult) summarize() {
-	var secs, cpu, syncs []float64
+	var secs, cpu, syncs, user, sys []float64
 	for _, r := range o.Runs {
 		secs = append(secs, r.Seconds)
 		cpu = append(cpu, r.UserSeconds+r.SysSeconds)
+		user = append(user, r.UserSeconds)
+		sys = append(sys, r.SysSeconds)
 		syncs = append(syncs, r.SyncAfterSeconds)
 		o.PeakRSSKiB = max(o.PeakRSSKiB, r.PeakRSSKiB)
 		o.MaxRSSKiB = max(o.MaxRSSKiB, r.MaxRSSKiB)
 	}
 	o.Seconds, o.CPUSeconds, o.SyncSeconds = median(secs), median(cpu), median(syncs)
+	o.UserSeconds, o.SysSeconds = median(user), median(sys)
 }
 
 func median(xs []float64) float64 {

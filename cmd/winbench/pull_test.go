@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,6 +187,8 @@ func TestPrintPullReport(t *testing.T) {
 	rep.PullZstd = opResult{Seconds: 2, PeakRSSKiB: 160 << 10}
 	rep.SkopeoTar = opResult{Seconds: 10}
 	rep.FloorGzip = opResult{Seconds: 4}
+	rep.DigestsGzip = opResult{Seconds: 4.5, CPUSeconds: 8}
+	rep.PullGzip.SysSeconds = 3
 	var out strings.Builder
 	printPullReport(&out, rep)
 	for _, want := range []string{
@@ -193,9 +196,57 @@ func TestPrintPullReport(t *testing.T) {
 		"| pull / floor | 1.25× | ≤ 1.5× | yes |",
 		"| peak RSS of the pull (gzip, zstd) | 160.00 MiB | ≤ 150 MiB | **no** |",
 		"| zstd speed-up: gzip pull / zstd pull | 2.50× | ≥ 2× | yes |",
+		"| (floor + digests) / floor: what checking the two digests costs | 1.12× |  |  |",
+		// nproc 1 (unknown): 6 s allowed, 8 s of floor + digests.
+		"| pull ≤ 1.5× floor (gzip) | 6.000 | 6.000 | 8.000 | -2.000 | 3.000 | 0.000 | **no**",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
 		}
+	}
+}
+
+func TestPullBudgets(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		nproc                int
+		floor, digestsCPU    float64
+		pullUser, pullSys    float64
+		wantBudget           float64
+		wantVerdictHasPrefix string
+	}{
+		// This machine's figures: 2 CPUs, the kernel time alone is more.
+		{"kernel alone over", 2, 1.626, 3.900, 4.9, 2.2, 2*1.5*1.626 - 3.900, "**no**"},
+		// Kernel time fits, kernel + other user time does not.
+		{"user time over", 2, 2.0, 3.0, 5.0, 2.0, 3.0, "not as the pull works now"},
+		// Many CPUs: everything fits.
+		{"fits", 8, 1.626, 3.900, 4.9, 2.2, 8*1.5*1.626 - 3.900, "yes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &pullReport{Machine: machine{NumCPU: tc.nproc}}
+			rep.FloorGzip = opResult{Seconds: tc.floor}
+			rep.DigestsGzip = opResult{CPUSeconds: tc.digestsCPU}
+			rep.PullGzip = opResult{Seconds: 4.4, UserSeconds: tc.pullUser, SysSeconds: tc.pullSys}
+			b := pullBudgets(rep)[0]
+			if math.Abs(b.Budget-tc.wantBudget) > 1e-9 {
+				t.Errorf("budget %.3f, want %.3f", b.Budget, tc.wantBudget)
+			}
+			if b.Sys != tc.pullSys || math.Abs(b.User-(tc.pullUser-tc.digestsCPU)) > 1e-9 {
+				t.Errorf("sys %.3f user %.3f, want %.3f and %.3f", b.Sys, b.User, tc.pullSys, tc.pullUser-tc.digestsCPU)
+			}
+			if v := b.Verdict(); !strings.HasPrefix(v, tc.wantVerdictHasPrefix) {
+				t.Errorf("verdict %q, want it to start with %q", v, tc.wantVerdictHasPrefix)
+			}
+		})
+	}
+	// The zstd target's budget: the gzip pull's time halved.
+	rep := &pullReport{Machine: machine{NumCPU: 2}}
+	rep.FloorGzip, rep.DigestsGzip = opResult{Seconds: 1.6}, opResult{CPUSeconds: 3.9}
+	rep.PullGzip = opResult{Seconds: 4.4}
+	rep.DigestsZstd = opResult{CPUSeconds: 1.8}
+	rep.PullZstd = opResult{UserSeconds: 2.9, SysSeconds: 2.3}
+	z := pullBudgets(rep)[1]
+	if math.Abs(z.Wall-2.2) > 1e-9 || math.Abs(z.Budget-(2*2.2-1.8)) > 1e-9 || z.Sys != 2.3 {
+		t.Errorf("zstd budget %+v, want wall 2.2, budget 2.6, sys 2.3", z)
 	}
 }

@@ -118,7 +118,10 @@ func printPullReport(w io.Writer, rep *pullReport) {
 	fmt.Fprintln(w, "|---|--:|--:|---|")
 	row := func(what string, v float64, unit, target string, met bool) {
 		m := "yes"
-		if !met {
+		switch {
+		case target == "":
+			m = "" // a figure, not a target
+		case !met:
 			m = "**no**"
 		}
 		fmt.Fprintf(w, "| %s | %.2f%s | %s | %s |\n", what, v, unit, target, m)
@@ -142,6 +145,7 @@ func printPullReport(w io.Writer, rep *pullReport) {
 	row("peak RSS of skopeo copy", mib(rep.SkopeoCopy.PeakRSSKiB), " MiB", "", true)
 	row("zstd speed-up: gzip pull / zstd pull", zstdUp, "×", fmt.Sprintf("≥ %.0f×", targetZstd), zstdUp >= targetZstd)
 	fmt.Fprintln(w)
+	printBudgets(w, rep)
 	fmt.Fprintf(w, "Median of %d run(s) each after %d untimed round(s), the order of the steps rotating from round to round; every step a process "+
 		"of its own, after sync(2), page cache not dropped; each run pulls into an empty store and extracts into new directories, nothing is deleted "+
 		"before the end. winlayer s: the library call in a child process (image pull into a new store; the floor's decompression); skopeo and tar: "+

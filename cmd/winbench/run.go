@@ -99,6 +99,10 @@ type opResult struct {
 	Seconds     float64 `json:"median_seconds"`
 	CPUSeconds  float64 `json:"median_cpu_seconds"`
 	SyncSeconds float64 `json:"median_sync_after_seconds"`
+	// UserSeconds and SysSeconds are the medians of the runs' user and
+	// system (kernel) CPU time.
+	UserSeconds float64 `json:"median_user_seconds"`
+	SysSeconds  float64 `json:"median_sys_seconds"`
 	// PeakRSSKiB and MaxRSSKiB are the largest over the runs.
 	PeakRSSKiB int64 `json:"peak_rss_kib"`
 	MaxRSSKiB  int64 `json:"ru_maxrss_kib"`
