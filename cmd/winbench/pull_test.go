@@ -245,6 +245,10 @@ func TestPullBudgets(t *testing.T) {
 	rep.PullGzip = opResult{Seconds: 4.4}
 	rep.DigestsZstd = opResult{CPUSeconds: 1.8}
 	rep.PullZstd = opResult{UserSeconds: 2.9, SysSeconds: 2.3}
+	rep.PullGzip.SysSeconds = 1.4
+	if got, want := zstdBound(rep), (3.9+1.4)/(1.8+2.3); math.Abs(got-want) > 1e-9 {
+		t.Errorf("zstd bound %.3f, want %.3f", got, want)
+	}
 	z := pullBudgets(rep)[1]
 	if math.Abs(z.Wall-2.2) > 1e-9 || math.Abs(z.Budget-(2*2.2-1.8)) > 1e-9 || z.Sys != 2.3 {
 		t.Errorf("zstd budget %+v, want wall 2.2, budget 2.6, sys 2.3", z)
