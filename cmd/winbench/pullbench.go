@@ -90,7 +90,13 @@ rotating order, each in a process of its own after sync(2):
   floor (zstd), floor + digests (zstd)
 
 and checks that every pulled layer exports to its DiffID and that tar
-extracted every file.`,
+extracted every file.
+
+The report ends with what each speed target leaves: a pull that is to take
+at most T seconds on N CPUs has at most N×T CPU seconds, of which floor +
+digests takes its share; the rest is set against the pull's kernel time
+(creating and writing the files) and its other user time, and the zstd
+speed-up is bounded by the CPU time neither pull can skip.`,
 		Example: `  go run ./cmd/winbench pull --scale 0.1 --runs 1
   go run ./cmd/winbench pull --json pull.json`,
 		Args: cobra.NoArgs,
