@@ -28,8 +28,9 @@ func newImagePushCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push NAME DEST",
 		Short: "Push a stored image to a registry",
-		Long: `push sends the stored image NAME (a reference as pulled or tagged, or a
-manifest digest) to the registry reference DEST (host[:port]/repo[:tag]).
+		Long: `push sends the stored image NAME (a reference as pulled or tagged, a
+manifest digest, or 12+ of its hex digits) to the registry reference DEST
+(host[:port]/repo[:tag]).
 
 The stored manifest is pushed as it was pulled, so the image keeps its
 manifest digest. Blobs the registry has are not sent again; when the image

@@ -18,8 +18,8 @@ func newImageSaveCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "save NAME... DEST",
 		Short: "Write stored images to an OCI layout or a docker-archive",
-		Long: `save writes stored images (each NAME a reference as pulled or tagged, or a
-manifest digest) to DEST:
+		Long: `save writes stored images (each NAME a reference as pulled or tagged, a
+manifest digest, or 12+ of its hex digits) to DEST:
 
   oci:DIR[:TAG]              an OCI image layout (created if missing); the
                              image is named TAG (org.opencontainers.image.ref.name),
