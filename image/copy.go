@@ -34,6 +34,19 @@ type CopyOptions struct {
 // with several images goes whole into a docker-archive destination;
 // otherwise the Windows image for opts.Platform is chosen and copied alone.
 func Copy(ctx context.Context, src, dst Location, cfg Config, opts CopyOptions) (*Result, error) {
+	res, err := CopyEach(ctx, src, dst, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// CopyEach is Copy that reports every image it wrote: one Result for an
+// image or an index, and for a multi-image docker-archive copied whole into
+// another (AllPlatforms) one per image name, in the archive's order, each
+// with its destination (docker-archive:FILE:NAME), its manifest digest and
+// its own layer blobs, as WriteArchiveEach.
+func CopyEach(ctx context.Context, src, dst Location, cfg Config, opts CopyOptions) ([]*Result, error) {
 	s, err := Open(ctx, src, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("copy: %w", err)
@@ -68,7 +81,11 @@ func Copy(ctx context.Context, src, dst Location, cfg Config, opts CopyOptions) 
 		if dst.Tag != "" {
 			return nil, fmt.Errorf("copy %s to %s: several images cannot take one name; leave :REF out", src, dst)
 		}
-		return copyResult(WriteArchive(ctx, dst.Path, imgs, wo))
+		res, err := WriteArchiveEach(ctx, dst.Path, imgs, wo)
+		if err != nil {
+			return nil, fmt.Errorf("copy: %w", err)
+		}
+		return res, nil
 	}
 	// Resolve names the images of a multi-image archive.
 	_, err = s.Resolve(opts.Platform, opts.Explicit)
@@ -78,11 +95,11 @@ func Copy(ctx context.Context, src, dst Location, cfg Config, opts CopyOptions) 
 	return nil, fmt.Errorf("copy to %s: %w", dst, err)
 }
 
-func copyResult(r *Result, err error) (*Result, error) {
+func copyResult(r *Result, err error) ([]*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("copy: %w", err)
 	}
-	return r, nil
+	return []*Result{r}, nil
 }
 
 // go-containerregistry's images and indexes are Artifacts.

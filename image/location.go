@@ -14,6 +14,22 @@ import (
 // location.
 var ErrBadLocation = errors.New("not an image location")
 
+// ErrBarePath is the error of ParseLocation for a path given without its
+// oci: or docker-archive: prefix ("/tmp/layout", "./app.tar", an existing
+// file); it is also ErrBadLocation.
+var ErrBarePath = errors.New("a path, not a registry reference")
+
+// barePathError is ParseLocation's error for a bare path: its text names
+// both file forms; errors.Is matches ErrBadLocation and ErrBarePath.
+type barePathError struct{ text string }
+
+func (e *barePathError) Error() string { return e.text }
+
+// Is reports whether target is ErrBadLocation or ErrBarePath.
+func (e *barePathError) Is(target error) bool {
+	return target == ErrBadLocation || target == ErrBarePath
+}
+
 // Kind is the kind of place an image lives.
 type Kind int
 
@@ -116,7 +132,7 @@ func ParseLocation(s string, opts ...name.Option) (Location, error) {
 		// "/tmp/layout" or "./app.tar" would parse as a Docker Hub
 		// repository: the user meant a file and left the transport out
 		// (or wrote docker:// before it).
-		return Location{}, fmt.Errorf("%w: %q is a path, not a registry reference: write %s%s for an OCI image layout or %s%s for a docker-save archive", ErrBadLocation, s, prefixOCI, r, prefixDockerArchive, r)
+		return Location{}, &barePathError{fmt.Sprintf("%v: %q is a path, not a registry reference: write %s%s for an OCI image layout or %s%s for a docker-save archive", ErrBadLocation, s, prefixOCI, r, prefixDockerArchive, r)}
 	}
 	if err != nil {
 		// Retry without strict validation so "alpine" becomes

@@ -91,8 +91,8 @@ func TestParseLocationPath(t *testing.T) {
 	// that also parses as a Docker Hub repository).
 	for _, in := range []string{"/tmp/layout", "./layout", "../x/app.tar", "~/layout", archive, "location_test.go"} {
 		l, err := ParseLocation(in)
-		if !errors.Is(err, ErrBadLocation) || !strings.Contains(err.Error(), "oci:"+in) || !strings.Contains(err.Error(), "docker-archive:"+in) {
-			t.Errorf("ParseLocation(%q) = %+v, %v; want ErrBadLocation naming oci:%s and docker-archive:%s", in, l, err, in, in)
+		if !errors.Is(err, ErrBadLocation) || !errors.Is(err, ErrBarePath) || !strings.HasPrefix(err.Error(), "not an image location: ") || !strings.Contains(err.Error(), "oci:"+in) || !strings.Contains(err.Error(), "docker-archive:"+in) {
+			t.Errorf("ParseLocation(%q) = %+v, %v; want ErrBadLocation and ErrBarePath naming oci:%s and docker-archive:%s", in, l, err, in, in)
 		}
 	}
 	// References that are not paths still parse (Docker Hub short names).

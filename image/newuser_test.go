@@ -2,6 +2,8 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"net/http"
@@ -36,6 +38,11 @@ func TestOpenSwappedKinds(t *testing.T) {
 	}
 	ociTar := filepath.Join(dir, "oci.tar")
 	tarDir(t, lay, ociTar)
+	// docker save | gzip: said only "archive/tar: invalid tar header".
+	archGz := filepath.Join(dir, "app.tar.gz")
+	if err := os.WriteFile(archGz, gzipFile(t, arch), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		src  string
 		is   error
@@ -46,6 +53,7 @@ func TestOpenSwappedKinds(t *testing.T) {
 		{"docker-archive:" + dir, ErrBadLocation, dir + " is a directory, not a docker-save archive"},
 		{"docker-archive:" + layerTar, nil, "(it is a Windows layer tar: 'winlayer import ID < FILE' imports it)"},
 		{"docker-archive:" + ociTar, nil, "(the tar holds an OCI image layout: unpack it and give oci:DIR)"},
+		{"docker-archive:" + archGz, nil, "(the file is gzip-compressed, as 'docker save | gzip' writes it; a docker-archive is the plain tar: gunzip it first)"},
 	} {
 		loc, err := ParseLocation(c.src)
 		if err != nil {
@@ -170,4 +178,20 @@ func TestPullConcurrentCounts(t *testing.T) {
 			t.Errorf("pull %d: fetched %d, skipped %d; both downloaded both layers", i, res[i].Fetched, res[i].Skipped)
 		}
 	}
+}
+
+// gzipFile is the gzip of file p's bytes.
+func gzipFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,12 @@ func digestText(h v1.Hash) string {
 // PullResult describes one pulled image.
 type PullResult struct {
 	ImageInfo
+	// Pulled are the references this pull gave the image (canonical: the
+	// reference pulled and, for a tag, the repo@digest beside it; an OCI
+	// layout's TAG; a docker-archive image's tags), in that order; empty
+	// when the source named none. ImageInfo.References lists every
+	// reference the image has, those of earlier pulls and tags too.
+	Pulled []string
 	// Fetched and Skipped count the layers downloaded and already present.
 	Fetched, Skipped int
 	// Bytes is how many compressed bytes were read.
@@ -398,6 +405,7 @@ func (s *Store) run(ctx context.Context, p *plan, cfg Config, opts PullOptions) 
 		return nil, err
 	}
 	res.ImageInfo = *info
+	res.Pulled = slices.Clone(p.refs)
 	return res, nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/winlayer/winlayer/internal/decompress"
 )
 
 // Errors of Open and Source.Resolve, for callers to test with errors.Is.
@@ -476,6 +478,17 @@ func dedupeDigests(ds []v1.Descriptor) []v1.Descriptor {
 // docker-archive looks like: a Windows layer tar (Files/, Hives/ at the
 // top) or an OCI image layout packed in a tar.
 func archiveHint(p string) string {
+	if f, err := os.Open(p); err == nil {
+		magic := make([]byte, 4)
+		n, _ := io.ReadFull(f, magic)
+		f.Close()
+		switch decompress.Detect(magic[:n]) {
+		case decompress.Gzip:
+			return " (the file is gzip-compressed, as 'docker save | gzip' writes it; a docker-archive is the plain tar: gunzip it first)"
+		case decompress.Zstd:
+			return " (the file is zstd-compressed; a docker-archive is the plain tar: zstd -d it first)"
+		}
+	}
 	a, err := openArchiveFile(p)
 	if err != nil {
 		return ""

@@ -86,6 +86,10 @@ func checkRoot(parts []string) error {
 		hint = "this looks like a docker-save archive (manifest.json + */layer.tar), not a layer: import its layer.tar files, or load it with docker load"
 	case first == "oci-layout" || first == "index.json" || first == "blobs":
 		hint = "this looks like an OCI image layout (oci-layout, index.json, blobs/), not a layer: import its layer blobs"
+	case first == ".":
+		// "./" alone, the first entry of 'tar -C DIR -cf x.tar .': what DIR
+		// held comes only in the next entries.
+		hint = "this looks like a directory tarred whole (tar -C DIR .): a Linux layer, or an OCI image layout or docker-save archive tarred up, not a Windows layer"
 	case root == "." || linuxRoots[first] || strings.HasPrefix(first, WhiteoutPrefix):
 		hint = "this looks like a Linux layer"
 	default:

@@ -98,9 +98,14 @@ func TestDeviceNames(t *testing.T) {
 // input looks like.
 func TestOutsideRootsMessage(t *testing.T) {
 	for name, want := range map[string]string{
-		"etc/passwd":                           "entries outside Files/, Hives/, UtilityVM/: this looks like a Linux layer",
-		"usr/":                                 "this looks like a Linux layer",
-		"./bin/sh":                             "this looks like a Linux layer",
+		"etc/passwd": "entries outside Files/, Hives/, UtilityVM/: this looks like a Linux layer",
+		"usr/":       "this looks like a Linux layer",
+		"./bin/sh":   "this looks like a Linux layer",
+		// 'tar -C DIR .' of an OCI layout starts with "./" too: it was
+		// called a Linux layer.
+		"./":                                   "this looks like a directory tarred whole (tar -C DIR .): a Linux layer, or an OCI image layout or docker-save archive",
+		"./oci-layout":                         "OCI image layout",
+		"./manifest.json":                      "docker-save archive",
 		"manifest.json":                        "this looks like a docker-save archive (manifest.json + */layer.tar)",
 		"repositories":                         "docker-save archive",
 		strings.Repeat("a", 64) + "/layer.tar": "docker-save archive",

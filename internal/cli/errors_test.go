@@ -58,6 +58,20 @@ func plainTar(t *testing.T, files ...string) []byte {
 	return b.Bytes()
 }
 
+// dotDirTar is plainTar's files after a "./" directory entry, as
+// 'tar -C DIR -cf x.tar .' writes them.
+func dotDirTar(t *testing.T, files ...string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	if err := tw.WriteHeader(&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Flush()
+	b.Write(plainTar(t, files...))
+	return b.Bytes()
+}
+
 // storeSnapshot lists every path under dir with its size.
 func storeSnapshot(t *testing.T, dir string) string {
 	t.Helper()
@@ -102,6 +116,8 @@ func TestImportInputErrors(t *testing.T) {
 		{"docker-save archive", "this looks like a docker-save archive", plainTar(t, "manifest.json", "[]", "repositories", "{}")},
 		{"OCI layout", "this looks like an OCI image layout", plainTar(t, "oci-layout", "{}", "index.json", "{}")},
 		{"Linux layer", "entries outside Files/, Hives/, UtilityVM/: this looks like a Linux layer", plainTar(t, "etc/passwd", "root:x:0:0::/root:/bin/sh\n")},
+		// tar -C layout -cf x.tar . (was called a Linux layer)
+		{"OCI layout tarred whole", "this looks like a directory tarred whole (tar -C DIR .): a Linux layer, or an OCI image layout or docker-save archive tarred up", dotDirTar(t, "./oci-layout", "{}")},
 		{"bad fileattr", `entry 0 "Files/f.txt": MSWINDOWS.fileattr "0x20": not a decimal number`, readFile(t, "errors/bad-fileattr.tar")},
 		{"bad creation time", `entry 0 "Files/f.txt": LIBARCHIVE.creationtime "12.3x": not a PAX time`, readFile(t, "errors/bad-creationtime.tar")},
 		{"bad rawsd base64", `entry 0 "Files/f.txt": MSWINDOWS.rawsd "not base64!": not base64`, readFile(t, "errors/bad-rawsd.tar")},

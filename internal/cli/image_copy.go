@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,9 @@ docker-archive holds images, not indexes, and carries no manifest: an image
 with OCI media types or zstd layers comes out of one as Docker schema 2.
 
 Between repositories of one registry blobs are mounted, not copied.
+Standard output gets "copied to DST: DIGEST (layers: ...)", or with --json one
+object as 'image push --json' prints it; a multi-image docker-archive copied
+whole into another gets a line per image, as 'image save' prints one.
 Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 		Example: `  winlayer image copy --all-platforms 127.0.0.1:5000/app:1 oci:/tmp/mirror:app
   winlayer image copy --platform windows/amd64:10.0.20348 oci:/tmp/mirror:app docker-archive:/tmp/app.tar:app:1
@@ -55,7 +59,7 @@ Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 				return err
 			}
 			d := newWriteDisplay(o, f.quiet)
-			res, err := image.Copy(cmd.Context(), src, dst, f.config(), image.CopyOptions{
+			res, err := image.CopyEach(cmd.Context(), src, dst, f.config(), image.CopyOptions{
 				AllPlatforms: allPlatforms, Platform: p, Explicit: explicit,
 				Write: image.WriteOptions{IncludeForeign: f.includeForeign, Progress: d.event},
 			})
@@ -63,11 +67,39 @@ Foreign layers are left out (descriptors kept) unless --include-foreign.`,
 			if err != nil {
 				return withLoginHint(err, src, dst)
 			}
-			return printResult(o, &f, "copied to", res)
+			return printCopied(o, &f, dst, res)
 		},
 	}
 	f.add(cmd, true)
 	cmd.Flags().BoolVar(&allPlatforms, "all-platforms", false, "copy a whole index (every platform), or every image of a docker-archive")
 	pf.add(cmd, "the Windows image to copy from an index")
 	return cmd
+}
+
+// printCopied prints what copy wrote: as push does for an image or an
+// index; for the images of a multi-image docker-archive copied whole into
+// another, as save prints such an archive (a summary line over each image's
+// digest and name, or with --json an array of one object per image), not
+// the first image's digest alone as if it were the only one.
+func printCopied(o *options, f *writeFlags, dst image.Location, res []*image.Result) error {
+	if len(res) == 1 {
+		return printResult(o, f, "copied to", res[0])
+	}
+	if f.asJSON {
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	var lines []string
+	for _, r := range res {
+		name := r.Destination
+		if l, err := image.ParseLocation(r.Destination); err == nil {
+			name = l.Tag
+		}
+		lines = append(lines, r.Digest+" "+name)
+	}
+	to := dst
+	to.Tag = ""
+	printArchiveSummary(o, "copied", to, res, lines)
+	return nil
 }

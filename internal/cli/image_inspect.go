@@ -70,10 +70,12 @@ func newImageInspectCmd(o *options) *cobra.Command {
 (127.0.0.1:5000/app:1), a manifest digest (sha256:…), or 12 or more of its hex
 digits.
 
-With --json one object: manifest_digest, config_digest, platform {os,
-architecture, os.version}, references, source, and layers [{id (the store
-layer id, usable with 'winlayer export'), diff_id, digest, media_type, size}],
-base layer first.`,
+With --json one object: manifest_digest, manifest_media_type, config_digest,
+index_digest (when chosen from an index), references, platform {os,
+architecture, os.version}, source, repository (pulled from a registry),
+generated_manifest (a docker-archive image), created, and layers [{id (the
+store layer id, usable with 'winlayer export'), diff_id, digest, media_type,
+size, urls (a foreign layer)}], base layer first.`,
 		Example: `  winlayer image inspect 127.0.0.1:5000/app:1
   winlayer image inspect --json 127.0.0.1:5000/app:1 | jq -r '.layers[].id'`,
 		Args: exactArgs("NAME"),

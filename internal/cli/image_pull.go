@@ -141,9 +141,11 @@ func (f *pullFlags) pull(cmd *cobra.Command, o *options, verb, src string, fileO
 			fmt.Fprintln(o.stdout, r.ManifestDigest)
 			continue
 		}
+		// The reference this pull named, not the first of all the image
+		// has (an older tag sorting first named another image's name).
 		name := r.ManifestDigest
-		if len(r.References) > 0 {
-			name = r.References[0]
+		if len(r.Pulled) > 0 {
+			name = r.Pulled[0]
 		}
 		fmt.Fprintf(o.stdout, "%s %s (%d layers fetched, %d already present)\n", r.ManifestDigest, name, r.Fetched, r.Skipped)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -28,8 +29,9 @@ func newImagePushCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push NAME DEST",
 		Short: "Push a stored image to a registry",
-		Long: `push sends the stored image NAME (a reference as pulled or tagged, or a
-manifest digest) to the registry reference DEST (host[:port]/repo[:tag]).
+		Long: `push sends the stored image NAME (a reference as pulled or tagged, a
+manifest digest, or 12+ of its hex digits) to the registry reference DEST
+(host[:port]/repo[:tag]).
 
 The stored manifest is pushed as it was pulled, so the image keeps its
 manifest digest. Blobs the registry has are not sent again; when the image
@@ -55,6 +57,11 @@ recompressed (--compression) and the manifest digest changes; push says so.`,
 			comp := image.Compression(compression)
 			if comp != image.CompressionGzip && comp != image.CompressionZstd {
 				return usageError{fmt.Errorf("--compression %q: want gzip or zstd", compression)}
+			}
+			if _, err := f.config().Parse(args[1]); errors.Is(err, image.ErrBarePath) {
+				// Not "write oci:PATH or docker-archive:PATH": push
+				// cannot write those.
+				return usageError{fmt.Errorf("push %s: %q is a path, not a registry reference: push writes to a registry (host[:port]/repo[:tag]); to write a file use 'winlayer image save %s docker-archive:%s' (or oci:%s for an OCI image layout)", args[0], args[1], args[0], args[1], args[1])}
 			}
 			dst, err := f.parse(args[1])
 			if err != nil {

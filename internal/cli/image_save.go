@@ -18,8 +18,8 @@ func newImageSaveCmd(o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "save NAME... DEST",
 		Short: "Write stored images to an OCI layout or a docker-archive",
-		Long: `save writes stored images (each NAME a reference as pulled or tagged, or a
-manifest digest) to DEST:
+		Long: `save writes stored images (each NAME a reference as pulled or tagged, a
+manifest digest, or 12+ of its hex digits) to DEST:
 
   oci:DIR[:TAG]              an OCI image layout (created if missing); the
                              image is named TAG (org.opencontainers.image.ref.name),
@@ -117,6 +117,27 @@ source_digest, blobs, notes); with several NAMEs they form a JSON array.`,
 	return cmd
 }
 
+// printArchiveSummary prints what a write of several images into one
+// docker-archive did: "VERB N images to DEST (layers: …)", the layer counts
+// of the archive (which holds each blob once), over a line per image
+// (lines: its digest and name).
+func printArchiveSummary(o *options, verb string, to image.Location, results []*image.Result, lines []string) {
+	all := &image.Result{}
+	seen := map[string]bool{}
+	for _, r := range results {
+		for _, b := range r.Blobs {
+			if !seen[b.Digest] {
+				seen[b.Digest] = true
+				all.Blobs = append(all.Blobs, b)
+			}
+		}
+	}
+	fmt.Fprintf(o.stdout, "%s %d images to %s (%s)\n", verb, len(lines), to, layerCounts(all))
+	for _, l := range lines {
+		fmt.Fprintf(o.stdout, "  %s\n", l)
+	}
+}
+
 // printSaved prints what save wrote: with --json one object, or for
 // several images an array of one object per image; otherwise a line per
 // image — "saved NAME (DIGEST) to DEST as TAG (layers: …)", the name the
@@ -140,21 +161,7 @@ func printSaved(o *options, f *writeFlags, dst image.Location, names []string, n
 	to := dst
 	to.Tag = ""
 	if len(saved) > 1 {
-		// The archive holds each blob once: count the distinct ones.
-		all := &image.Result{}
-		seen := map[string]bool{}
-		for _, r := range results {
-			for _, b := range r.Blobs {
-				if !seen[b.Digest] {
-					seen[b.Digest] = true
-					all.Blobs = append(all.Blobs, b)
-				}
-			}
-		}
-		fmt.Fprintf(o.stdout, "saved %d images to %s (%s)\n", len(saved), to, layerCounts(all))
-		for _, l := range saved {
-			fmt.Fprintf(o.stdout, "  %s\n", l)
-		}
+		printArchiveSummary(o, "saved", to, results, saved)
 		return nil
 	}
 	for i, r := range results {

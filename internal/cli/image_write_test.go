@@ -233,7 +233,7 @@ func TestImagePushSaveCopyCLI(t *testing.T) {
 	// give them.
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	_, errOut, code = run(t, nil, "--store", store, "image", "push", src.String(), r.Host+"/nologin/app:1")
-	if code != 1 || !strings.Contains(errOut, "winlayer login "+r.Host) {
+	if code != 1 || !strings.Contains(errOut, "winlayer login -u USER --password-stdin "+r.Host) {
 		t.Errorf("push without credentials: code %d, stderr %q, want the login hint", code, errOut)
 	}
 

@@ -179,8 +179,9 @@ func layerCounts(r *image.Result) string {
 	return fmt.Sprintf("layers: %d copied, %d already there, %d foreign left out", copied, present, foreign)
 }
 
-// withLoginHint adds "winlayer login HOST" to an error a registry among
-// locs answered with HTTP 401 or 403.
+// withLoginHint adds the 'winlayer login' command line to run to an error a
+// registry among locs answered with HTTP 401 or 403: a whole one, with -u
+// and --password-stdin, so that it works when pasted.
 func withLoginHint(err error, locs ...image.Location) error {
 	var te *transport.Error
 	if err == nil || !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.StatusCode != http.StatusForbidden) {
@@ -196,7 +197,7 @@ func withLoginHint(err error, locs ...image.Location) error {
 			if saved {
 				return fmt.Errorf("%w (the registry refused the credentials saved for %s: log in again with 'winlayer login -u USER --password-stdin %s')", err, host, host)
 			}
-			return fmt.Errorf("%w (the registry refused access: give credentials with 'winlayer login %s')", err, host)
+			return fmt.Errorf("%w (the registry refused access: give credentials with 'winlayer login -u USER --password-stdin %s')", err, host)
 		}
 	}
 	return err

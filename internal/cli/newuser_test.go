@@ -143,7 +143,9 @@ func TestNewUserRegistryHints(t *testing.T) {
 		})
 	})
 	_, errOut, code := run(t, nil, "--store", t.TempDir(), "image", "pull", reg.Host+"/locked/app:1")
-	if code != 1 || !strings.Contains(errOut, "give credentials with 'winlayer login "+reg.Host+"'") {
+	// The command named is one that works when pasted: login needs -u and a
+	// password ('winlayer login HOST' alone is a usage error).
+	if code != 1 || !strings.Contains(errOut, "give credentials with 'winlayer login -u USER --password-stdin "+reg.Host+"'") {
 		t.Errorf("pull refused with 401: %d %q", code, errOut)
 	}
 

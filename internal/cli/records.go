@@ -24,6 +24,8 @@ on a layer writer (add with the file's Windows name, FILE_BASIC_INFO and Win32
 backup stream; remove for a whiteout; link for a hard link), then an end
 record with the total size. The record shape is documented in
 testdata/README.md; it is the shape of the golden vectors made by go-winio.`,
+		Example: `  winlayer records dump < layer.tar | jq -c '{op, win_name, size}'
+  winlayer records dump < layer.tar | winlayer records build | cmp - layer.tar   # exporter-made tars are a fixpoint`,
 	}
 	cmd.AddCommand(newRecordsDumpCmd(o), newRecordsBuildCmd(o))
 	return cmd

@@ -20,7 +20,7 @@ func newRmCmd(o *options) *cobra.Command {
 		Long: `rm removes layers: each layer directory is renamed to <ID>-removing (the
 layer is gone at that instant) and then deleted. Removing a layer that does not
 exist is not an error. If deletion is interrupted, 'winlayer cleanup' (or the
-next command that opens the store) finishes it.
+next command that writes to the store) finishes it.
 
 A layer an image of the store uses is not removed, even with --force: rm names
 the image; 'winlayer image rm' removes the image and the layers only it needs.
@@ -171,8 +171,12 @@ func newCleanupCmd(o *options) *cobra.Command {
 		Short: "Remove what interrupted imports and removals left in the store",
 		Long: `cleanup deletes <ID>-removing directories and the staging directories of
 imports that are no longer running (a running import holds a lock on its
-staging directory and is left alone). Every command that opens the store does
-this too; cleanup does only this.`,
+staging directory and is left alone). Every command that writes to the store
+(import, rm, image pull, load, rm and tag) does this too when it opens it;
+cleanup does only this. The read-only commands (ls, inspect, export, check,
+image ls, inspect, push and save) never do.`,
+		Example: `  winlayer cleanup
+  winlayer --store /tmp/s cleanup`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := o.openExistingStore()

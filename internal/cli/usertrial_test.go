@@ -46,6 +46,9 @@ func TestUsageMessages(t *testing.T) {
 		// A path without oci: went to Docker Hub as a repository.
 		{[]string{"image", "copy", "oci:" + testdata + "/image", "/tmp/mirror"}, 2, []string{`"/tmp/mirror" is a path, not a registry reference: write oci:/tmp/mirror`}},
 		{[]string{"--store", store, "image", "pull", testdata + "/image"}, 2, []string{"is a path", "oci:" + testdata + "/image"}},
+		// push to a path was told to write oci:PATH or docker-archive:PATH,
+		// which push refuses in turn: it says image save writes files.
+		{[]string{"--store", store, "image", "push", "app", "./app.tar"}, 2, []string{`push app: "./app.tar" is a path, not a registry reference: push writes to a registry`, "'winlayer image save app docker-archive:./app.tar'"}},
 		// The OS version after a slash.
 		{[]string{"--store", store, "image", "pull", "--platform", "windows/amd64/10.0.20348", "oci:" + testdata + "/image"}, 2, []string{"goes after a colon: windows/amd64:10.0.20348"}},
 		// A short name that is no stored reference: what NAME is, where
