@@ -68,6 +68,18 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 		delete(ix.Images, d)
 		res.Deleted = append(res.Deleted, d)
 		dropped = append(dropped, rec)
+		// What the collection is to remove goes into the same index write
+		// as the record: a removal killed before its collection leaves it
+		// for the next one (winlayer cleanup, image rm), not to an orphan
+		// sweep an hour later.
+		ix.Drop[rec.ManifestDigest], ix.Drop[rec.ConfigDigest] = true, true
+		if rec.IndexDigest != "" {
+			ix.Drop[rec.IndexDigest] = true
+		}
+		for _, l := range rec.Layers {
+			ix.Drop[l.Digest] = true
+			ix.Owned[l.ID] = true
+		}
 		return nil
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -172,14 +174,34 @@ func newCleanupCmd(o *options) *cobra.Command {
 		Long: `cleanup deletes <ID>-removing directories and the staging directories of
 imports that are no longer running (a running import holds a lock on its
 staging directory and is left alone). Every command that opens the store does
-this too; cleanup does only this.`,
+this too. In a store with images, cleanup then finishes what an interrupted
+'image rm' left: the layers images brought in that no image uses, and the
+blobs of removed images (left alone while a pull runs, as by 'image rm').`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := o.openExistingStore()
 			if err != nil {
 				return err
 			}
-			return s.Cleanup(cmd.Context())
+			if err := s.Cleanup(cmd.Context()); err != nil {
+				return err
+			}
+			if _, err := os.Lstat(filepath.Join(s.Home(), ".images", "index.json")); err != nil {
+				return nil // no images (a store without them gets no .images/)
+			}
+			res, err := image.OpenStore(s).Collect()
+			if res != nil {
+				for _, l := range res.Layers {
+					fmt.Fprintf(o.stdout, "removed layer: %s\n", l)
+				}
+				if res.Deferred {
+					fmt.Fprintln(o.stderr, "winlayer: a pull is running: the layers and blobs no image needs are left for the next 'cleanup' or 'image rm'")
+				}
+				if len(res.Kept) > 0 {
+					fmt.Fprintf(o.stderr, "winlayer: kept layers other layers need: %s\n", strings.Join(res.Kept, ", "))
+				}
+			}
+			return err
 		},
 	}
 }
