@@ -193,9 +193,12 @@ func (s *Store) blobDigests() ([]v1.Hash, error) {
 	return out, nil
 }
 
-// removeStaleTemps removes temporary blob files nobody wrote for staleTemp.
+// removeStaleTemps removes the temporary blob files of dead writers (no
+// lock on them; see atomicfile.CreateTemp) and those nobody wrote for
+// staleTemp (where there is no flock).
 func (s *Store) removeStaleTemps(now time.Time) error {
 	dir := filepath.Join(s.home, blobsDir, "tmp")
+	atomicfile.RemoveStale(dir, "blob-")
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

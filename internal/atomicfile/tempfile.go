@@ -13,3 +13,8 @@ import "os"
 func CreateTemp(dir, prefix string) (f *os.File, release func(), err error) {
 	return createTemp(dir, prefix)
 }
+
+// RemoveStale removes the files of dir named prefix… that writers killed
+// before their rename or cleanup left (see CreateTemp); files live writers
+// hold stay. Where there is no flock it does nothing.
+func RemoveStale(dir, prefix string) { sweep(dir, prefix) }

@@ -3,10 +3,12 @@
 package atomicfile
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -52,5 +54,42 @@ func TestWriteSweepsDeadTemps(t *testing.T) {
 	}
 	if strings.Join(names, " ") != ".other.tmp-123456 index.json" {
 		t.Errorf("directory holds %q, want the other target's file and index.json", names)
+	}
+}
+
+// TestCreateTempConcurrent: writers creating temporary files of one prefix
+// at once, each sweeping the others' dead ones, never lose a live one,
+// even one created just before its lock was taken.
+func TestCreateTempConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				f, release, err := CreateTemp(dir, "blob-")
+				if err != nil {
+					t.Errorf("writer %d, file %d: %v", g, i, err)
+					return
+				}
+				_, err = f.Write([]byte("data"))
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err == nil {
+					err = os.Rename(f.Name(), filepath.Join(dir, fmt.Sprintf("done-%d-%d", g, i)))
+				}
+				release()
+				if err != nil {
+					t.Errorf("writer %d, file %d: %v", g, i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if des, _ := os.ReadDir(dir); len(des) != 800 {
+		t.Errorf("%d files, want the 800 written", len(des))
 	}
 }

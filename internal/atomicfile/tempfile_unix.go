@@ -4,6 +4,7 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,14 @@ func createTemp(dir, prefix string) (*os.File, func(), error) {
 		}
 		// The lock is on a descriptor of its own, so that the caller may
 		// close f before its rename and still hold it until release.
+		// A sweep that locked the file between its creation and the lock
+		// below removed it (it removes only while holding the lock): the
+		// name is gone, or is another file; start again.
 		lk, err := os.OpenFile(f.Name(), os.O_RDONLY|unix.O_NOFOLLOW, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			f.Close()
+			continue
+		}
 		if err == nil {
 			err = flock(lk, unix.LOCK_EX)
 		}
@@ -32,9 +40,6 @@ func createTemp(dir, prefix string) (*os.File, func(), error) {
 			os.Remove(f.Name())
 			return nil, nil, err
 		}
-		// A sweep that locked the file between its creation and the lock
-		// above removed it (it removes only while holding the lock): the
-		// name is gone, or is another file; start again.
 		if still(f, f.Name()) {
 			return f, func() { lk.Close() }, nil
 		}
