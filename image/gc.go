@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/winlayer/winlayer/internal/atomicfile"
 	"github.com/winlayer/winlayer/internal/flock"
 	"github.com/winlayer/winlayer/layer"
 )
@@ -114,6 +115,8 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		return err
 	}
 	defer unlock()
+	// The temporary index file of a write killed before its rename.
+	atomicfile.RemoveStale(filepath.Join(s.home, imagesDir), "."+indexName+".tmp-")
 	pulls, err := flock.TryLock(filepath.Join(s.home, imagesDir, pullsName), flock.Exclusive, lockMode)
 	idle := err == nil
 	if err != nil && !errors.Is(err, flock.ErrHeld) {
