@@ -105,6 +105,82 @@ func tempFiles(t *testing.T, root string) []string {
 // again succeeds and removes it. Before, the re-run left the dead copy's
 // temporary file for good, as large as what it had written.
 func TestCopyKilledThenRerun(t *testing.T) {
+	ref, stall := stalledRegistry(t)
+	for _, tc := range []struct{ name, dest string }{
+		{"docker-archive", "docker-archive:%s/out.tar"},
+		{"oci", "oci:%s/out:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stall.Store(true)
+			dir := t.TempDir()
+			dest := fmt.Sprintf(tc.dest, dir)
+			killWhenTemp(t, dir, "image", "copy", "-q", ref, dest)
+			stall.Store(false)
+			if _, errOut, code := run(t, nil, "image", "copy", "-q", ref, dest); code != 0 {
+				t.Fatalf("copy again: %d %s", code, errOut)
+			}
+			if left := tempFiles(t, dir); len(left) != 0 {
+				t.Errorf("left after the copy ran again: %q", left)
+			}
+		})
+	}
+}
+
+// TestPullKilledThenCleanup: the temporary blob file of a pull killed
+// (SIGKILL) into a new store, before any image was recorded, goes with
+// 'winlayer cleanup'. Before, cleanup left it (up to an hour, or to the
+// next pull), having looked only at stores with an image index.
+func TestPullKilledThenCleanup(t *testing.T) {
+	ref, _ := stalledRegistry(t)
+	store := filepath.Join(t.TempDir(), "store")
+	killWhenTemp(t, filepath.Join(store, ".blobs", "tmp"), "--store", store, "image", "pull", "-q", ref)
+	if _, errOut, code := run(t, nil, "--store", store, "cleanup"); code != 0 {
+		t.Fatalf("cleanup: %d %s", code, errOut)
+	}
+	if des, _ := os.ReadDir(filepath.Join(store, ".blobs", "tmp")); len(des) != 0 {
+		t.Errorf("left in .blobs/tmp after cleanup: %s…", des[0].Name())
+	}
+}
+
+// killWhenTemp runs the command line in a process of its own, kills it
+// (SIGKILL) once a temporary file shows under dir (or, for .blobs/tmp,
+// any file), and fails t if none did.
+func killWhenTemp(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "WINLAYER_TEST_CLI=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := func() bool {
+		if filepath.Base(dir) == "tmp" {
+			des, _ := os.ReadDir(dir)
+			return len(des) > 0
+		}
+		return len(tempFiles(t, dir)) > 0
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !seen() {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no temporary file in %s after 20 s: %s", dir, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // into the stalled blob
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if !seen() {
+		t.Fatalf("the killed %v left no temporary file: nothing to test", args)
+	}
+}
+
+// stalledRegistry is an in-process registry holding a two-layer image
+// (ref) whose second layer blob stalls while stall is true.
+func stalledRegistry(t *testing.T) (string, *atomic.Bool) {
 	img := cliTestImage(t, "windows", "10.0.20348.1", 9, 2)
 	m, _ := img.Manifest()
 	stalled, size := "/blobs/"+m.Layers[1].Digest.String(), m.Layers[1].Size
@@ -124,43 +200,5 @@ func TestCopyKilledThenRerun(t *testing.T) {
 	})
 	ref := reg.Host + "/killed/app:1"
 	cliPush(t, ref, img)
-	for _, tc := range []struct{ name, dest string }{
-		{"docker-archive", "docker-archive:%s/out.tar"},
-		{"oci", "oci:%s/out:1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			stall.Store(true)
-			dir := t.TempDir()
-			dest := fmt.Sprintf(tc.dest, dir)
-			cmd := exec.Command(os.Args[0], "image", "copy", "-q", ref, dest)
-			cmd.Env = append(os.Environ(), "WINLAYER_TEST_CLI=1")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(20 * time.Second)
-			for len(tempFiles(t, dir)) == 0 {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatalf("no temporary file at the destination after 20 s: %s", out.String())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			time.Sleep(100 * time.Millisecond) // into the stalled blob
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
-			if len(tempFiles(t, dir)) == 0 {
-				t.Fatal("the killed copy left no temporary file: nothing to test")
-			}
-			stall.Store(false)
-			if _, errOut, code := run(t, nil, "image", "copy", "-q", ref, dest); code != 0 {
-				t.Fatalf("copy again: %d %s", code, errOut)
-			}
-			if left := tempFiles(t, dir); len(left) != 0 {
-				t.Errorf("left after the copy ran again: %q", left)
-			}
-		})
-	}
+	return ref, &stall
 }

@@ -174,9 +174,11 @@ func newCleanupCmd(o *options) *cobra.Command {
 		Long: `cleanup deletes <ID>-removing directories and the staging directories of
 imports that are no longer running (a running import holds a lock on its
 staging directory and is left alone). Every command that opens the store does
-this too. In a store with images, cleanup then finishes what an interrupted
-'image rm' left: the layers images brought in that no image uses, and the
-blobs of removed images (left alone while a pull runs, as by 'image rm').`,
+this too. In a store images were pulled or loaded into, cleanup then removes
+what an interrupted 'image rm' or pull left: the layers images brought in that
+no image uses, the blobs of removed images, and the temporary blob files of
+pulls that are no longer running (all left alone while a pull runs, as by
+'image rm').`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := o.openExistingStore()
@@ -186,8 +188,8 @@ blobs of removed images (left alone while a pull runs, as by 'image rm').`,
 			if err := s.Cleanup(cmd.Context()); err != nil {
 				return err
 			}
-			if _, err := os.Lstat(filepath.Join(s.Home(), ".images", "index.json")); err != nil {
-				return nil // no images (a store without them gets no .images/)
+			if _, err := os.Lstat(filepath.Join(s.Home(), ".images")); err != nil {
+				return nil // never pulled into (a pull makes .images/ first)
 			}
 			res, err := image.OpenStore(s).Collect()
 			if res != nil {
