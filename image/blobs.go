@@ -70,6 +70,8 @@ type blobWriter struct {
 	}
 	h hash.Hash // nil: the caller hashes (see commitHashed)
 	n int64
+	// release drops the lock that keeps other pulls' sweeps off f.
+	release func()
 }
 
 // bufWriter is a bufio.Writer whose Close flushes.
@@ -82,7 +84,9 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	f, err := os.CreateTemp(tmp, "blob-*")
+	// The temporary files of killed pulls (and loads) go first: a running
+	// one holds its file locked (see atomicfile.CreateTemp).
+	f, release, err := atomicfile.CreateTemp(tmp, "blob-")
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
@@ -91,9 +95,10 @@ func (s *Store) newBlobWriter() (*blobWriter, error) {
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
 		os.Remove(f.Name())
+		release()
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	return &blobWriter{s: s, f: f, bw: bufWriter{bufio.NewWriterSize(f, 256<<10)}, h: sha256.New()}, nil
+	return &blobWriter{s: s, f: f, bw: bufWriter{bufio.NewWriterSize(f, 256<<10)}, h: sha256.New(), release: release}, nil
 }
 
 // newHashedBlobWriter is a blobWriter for content its caller hashes
@@ -135,6 +140,7 @@ func (w *blobWriter) commit(d v1.Hash) error {
 
 // commitHashed is commit for content whose digest the caller checked.
 func (w *blobWriter) commitHashed(d v1.Hash) error {
+	defer w.release()
 	err := w.bw.Close()
 	if err == nil {
 		err = w.f.Sync()
@@ -161,6 +167,7 @@ func (w *blobWriter) abort() {
 	w.bw.Close()
 	w.f.Close()
 	os.Remove(w.f.Name())
+	w.release()
 }
 
 // staleTemp is how long a temporary blob file must have been left alone
@@ -186,9 +193,12 @@ func (s *Store) blobDigests() ([]v1.Hash, error) {
 	return out, nil
 }
 
-// removeStaleTemps removes temporary blob files nobody wrote for staleTemp.
+// removeStaleTemps removes the temporary blob files of dead writers (no
+// lock on them; see atomicfile.CreateTemp) and those nobody wrote for
+// staleTemp (where there is no flock).
 func (s *Store) removeStaleTemps(now time.Time) error {
 	dir := filepath.Join(s.home, blobsDir, "tmp")
+	atomicfile.RemoveStale(dir, "blob-")
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

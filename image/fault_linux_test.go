@@ -85,7 +85,7 @@ func TestPullFullDisk(t *testing.T) {
 // TestPullKilled: a pull process killed (SIGKILL) while a blob stalls
 // leaves no image record and no staging directory once the store is
 // opened again; the layers it completed are whole and the next pull
-// reuses them.
+// reuses them, and removes the temporary blob file it left.
 func TestPullKilled(t *testing.T) {
 	img := testImage(t, "windows", "amd64", "10.0.20348.1", testLayerTars(17, 3), false)
 	ds, _ := layerDigests(t, img)
@@ -138,12 +138,21 @@ func TestPullKilled(t *testing.T) {
 	if des, _ := os.ReadDir(filepath.Join(home, ".staging")); len(des) != 0 {
 		t.Errorf("staging after reopening: %d entries", len(des))
 	}
+	tmp := filepath.Join(home, blobsDir, "tmp")
+	if des, _ := os.ReadDir(tmp); len(des) == 0 {
+		t.Errorf("the killed pull left no temporary blob in %s (the stalled layer's)", tmp)
+	}
 	stall.Store(false)
 	r := pullOne(t, s, reg.Host+"/killed/app:1", PullOptions{})
 	if r.Skipped != 2 || r.Fetched != 1 {
 		t.Errorf("pull after the kill: fetched %d skipped %d, want 1 and 2", r.Fetched, r.Skipped)
 	}
 	checkExports(t, s, img, r)
+	// The next pull removed the dead one's temporary file (before, it
+	// stayed until an image rm an hour later).
+	if des, _ := os.ReadDir(tmp); len(des) != 0 {
+		t.Errorf("%s after the next pull: %s…", tmp, des[0].Name())
+	}
 }
 
 // killedChild is the pull TestPullKilled kills: the test binary run again

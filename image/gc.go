@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/winlayer/winlayer/internal/atomicfile"
 	"github.com/winlayer/winlayer/internal/flock"
 	"github.com/winlayer/winlayer/layer"
 )
@@ -68,6 +69,18 @@ func (s *Store) Remove(n string) (*RemoveResult, error) {
 		delete(ix.Images, d)
 		res.Deleted = append(res.Deleted, d)
 		dropped = append(dropped, rec)
+		// What the collection is to remove goes into the same index write
+		// as the record: a removal killed before its collection leaves it
+		// for the next one (winlayer cleanup, image rm), not to an orphan
+		// sweep an hour later.
+		ix.Drop[rec.ManifestDigest], ix.Drop[rec.ConfigDigest] = true, true
+		if rec.IndexDigest != "" {
+			ix.Drop[rec.IndexDigest] = true
+		}
+		for _, l := range rec.Layers {
+			ix.Drop[l.Digest] = true
+			ix.Owned[l.ID] = true
+		}
 		return nil
 	})
 	if err != nil {
@@ -102,6 +115,8 @@ func (s *Store) collect(dropped []*Record, res *RemoveResult) error {
 		return err
 	}
 	defer unlock()
+	// The temporary index file of a write killed before its rename.
+	atomicfile.RemoveStale(filepath.Join(s.home, imagesDir), "."+indexName+".tmp-")
 	pulls, err := flock.TryLock(filepath.Join(s.home, imagesDir, pullsName), flock.Exclusive, lockMode)
 	idle := err == nil
 	if err != nil && !errors.Is(err, flock.ErrHeld) {

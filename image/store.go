@@ -131,8 +131,9 @@ type indexFile struct {
 	// a collection may remove once no image uses them (a layer imported by
 	// hand is never owned).
 	Owned map[string]bool `json:"owned_layers,omitempty"`
-	// Drop are blobs of removed images that a collection left because a
-	// pull was running; the next one removes those no image uses.
+	// Drop are blobs of removed images not collected yet (a pull was
+	// running, or the removal was killed before its collection); the next
+	// collection removes those no image uses.
 	Drop map[string]bool `json:"drop_blobs,omitempty"`
 }
 

@@ -203,10 +203,12 @@ func writeNewBlob(ctx context.Context, dir string, d v1.Hash, size int64, rc io.
 	if err := os.MkdirAll(bdir, 0o755); err != nil {
 		return false, err
 	}
-	f, err := os.CreateTemp(bdir, ".tmp-"+d.Hex[:12]+"-*")
+	// (A temporary file of this blob that a killed write left goes.)
+	f, release, err := atomicfile.CreateTemp(bdir, ".tmp-"+d.Hex[:12]+"-")
 	if err != nil {
 		return false, err
 	}
+	defer release()
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
 	if err := f.Chmod(0o644); err != nil {

@@ -243,6 +243,12 @@ func removeTree(ctx context.Context, dirfd int, name, p string) error {
 	}
 	f := os.NewFile(uintptr(fd), p)
 	names, err := f.Readdirnames(-1)
+	if errors.Is(err, unix.ENOENT) {
+		// Deleted under us by another removal of the same tree (an rm
+		// and the cleanup of a command that opened the store, say).
+		f.Close()
+		return nil
+	}
 	var errs []error
 	if err != nil {
 		errs = append(errs, &os.PathError{Op: "readdir", Path: p, Err: err})

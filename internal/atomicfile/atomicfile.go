@@ -24,13 +24,16 @@ func Write(path string, b []byte, perm fs.FileMode) error {
 // WriteFrom is Write for content that fill streams into its writer (a
 // docker-archive written as it is made, say): path is replaced by what
 // fill wrote only if fill returns nil; on any error the target is
-// untouched and no temporary file is left.
+// untouched and no temporary file is left. The temporary file a killed
+// write left beside path is removed by the next write of path (see
+// CreateTemp).
 func WriteFrom(path string, perm fs.FileMode, fill func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, release, err := CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
+	defer release()
 	tmp := f.Name()
 	err = f.Chmod(perm)
 	if err == nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -173,8 +175,12 @@ func newCleanupCmd(o *options) *cobra.Command {
 imports that are no longer running (a running import holds a lock on its
 staging directory and is left alone). Every command that writes to the store
 (import, rm, image pull, load, rm and tag) does this too when it opens it;
-cleanup does only this. The read-only commands (ls, inspect, export, check,
-image ls, inspect, push and save) never do.`,
+the read-only commands (ls, inspect, export, check, image ls, inspect, push
+and save) never do. In a store images were pulled or loaded into, cleanup
+then removes what an interrupted 'image rm' or pull left: the layers images
+brought in that no image uses, the blobs of removed images, and the
+temporary blob files of pulls that are no longer running (all left alone
+while a pull runs, as by 'image rm').`,
 		Example: `  winlayer cleanup
   winlayer --store /tmp/s cleanup`,
 		Args: noArgs,
@@ -183,7 +189,25 @@ image ls, inspect, push and save) never do.`,
 			if err != nil {
 				return err
 			}
-			return s.Cleanup(cmd.Context())
+			if err := s.Cleanup(cmd.Context()); err != nil {
+				return err
+			}
+			if _, err := os.Lstat(filepath.Join(s.Home(), ".images")); err != nil {
+				return nil // never pulled into (a pull makes .images/ first)
+			}
+			res, err := image.OpenStore(s).Collect()
+			if res != nil {
+				for _, l := range res.Layers {
+					fmt.Fprintf(o.stdout, "removed layer: %s\n", l)
+				}
+				if res.Deferred {
+					fmt.Fprintln(o.stderr, "winlayer: a pull is running: the layers and blobs no image needs are left for the next 'cleanup' or 'image rm'")
+				}
+				if len(res.Kept) > 0 {
+					fmt.Fprintf(o.stderr, "winlayer: kept layers other layers need: %s\n", strings.Join(res.Kept, ", "))
+				}
+			}
+			return err
 		},
 	}
 }
