@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/winlayer/winlayer/internal/registrytest"
 )
 
@@ -181,8 +183,19 @@ func killWhenTemp(t *testing.T, dir string, args ...string) {
 // stalledRegistry is an in-process registry holding a two-layer image
 // (ref) whose second layer blob stalls while stall is true.
 func stalledRegistry(t *testing.T) (string, *atomic.Bool) {
-	img := cliTestImage(t, "windows", "10.0.20348.1", 9, 2)
-	m, _ := img.Manifest()
+	return stallingRegistry(t, cliTestImage(t, "windows", "10.0.20348.1", 9, 2), "killed/app:1")
+}
+
+// stallingRegistry pushes img as repo (REPO:TAG) to an in-process
+// registry whose GET of the image's second layer blob, while the returned
+// flag is true (it starts true), sends the gzip magic and then nothing
+// until the client goes away; it returns the image's reference.
+func stallingRegistry(t *testing.T, img v1.Image, repo string) (string, *atomic.Bool) {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	stalled, size := "/blobs/"+m.Layers[1].Digest.String(), m.Layers[1].Size
 	var stall atomic.Bool
 	stall.Store(true)
@@ -198,7 +211,7 @@ func stalledRegistry(t *testing.T) (string, *atomic.Bool) {
 			next.ServeHTTP(w, r)
 		})
 	})
-	ref := reg.Host + "/killed/app:1"
+	ref := reg.Host + "/" + repo
 	cliPush(t, ref, img)
 	return ref, &stall
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -27,7 +26,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/winlayer/winlayer/internal/registrytest"
 	lt "github.com/winlayer/winlayer/layer/layertest"
 
 	"github.com/winlayer/winlayer/image/imagetest"
@@ -190,23 +188,7 @@ func TestImagePullRefusals(t *testing.T) {
 // of the cancel (Ctrl-C), records no image, and says the completed layers
 // stay.
 func TestImagePullInterrupt(t *testing.T) {
-	img := cliTestImage(t, "windows", "10.0.20348.1", 5, 2)
-	m, _ := img.Manifest()
-	stalled := "/blobs/" + m.Layers[1].Digest.String()
-	reg := registrytest.InProcess(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, stalled) {
-				w.Header().Set("Content-Length", "100000")
-				w.Write([]byte{0x1f, 0x8b})
-				w.(http.Flusher).Flush()
-				<-r.Context().Done()
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
-	ref := reg.Host + "/stall/app:1"
-	cliPush(t, ref, img)
+	ref, _ := stallingRegistry(t, cliTestImage(t, "windows", "10.0.20348.1", 5, 2), "stall/app:1")
 	store := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb bytes.Buffer
